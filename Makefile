@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# volcrypt top-level build.  GNU make.
+#
+#   make            libvol.so, the volcrypt binary (and dm-target if headers exist)
+#   make check      everything in tests/ (installs test dependencies first)
+#   make bench      benchmarks under tests/bench/ (not tests)
+#   make fuzz       libFuzzer on the header decoder (FUZZ_SECONDS=60)
+#   make demo       end-to-end tour on an image file in a temporary directory
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION      := 0.1.0
+SOVERSION    := 1
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/sbin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR      ?=
+
+CC           ?= gcc
+PKG_CONFIG   ?= pkg-config
+BUILD        := build
+
+# Debian packages needed to build and test (make deps installs them).
+DEB_BUILD_PKGS := build-essential pkg-config libgcrypt20-dev libblkid-dev \
+	libdevmapper-dev libcryptsetup-dev libjson-c-dev
+DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux \
+	openssl
+DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS)
+
+LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup
+CLI_PKGS  := libgcrypt json-c
+TEST_PKGS := check openssl
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
+CSTD     := -std=c11 -D_GNU_SOURCE
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+OPT      ?= -O2 -g
+BASE_CFLAGS := $(CSTD) $(WARN) $(OPT) $(HARDEN) -pthread
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIBVOL_SRC := $(sort $(wildcard libvol/*.c))
+LIBVOL_HDR := $(wildcard libvol/*.h)
+CLI_SRC    := $(sort $(wildcard cli/*.c))
+CLI_HDR    := $(wildcard cli/*.h)
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC  := $(sort $(wildcard tests/bench/*.c))
+
+LIBVOL_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=default $(call pc_cflags,$(LIB_PKGS))
+LIBVOL_LIBS   := -Wl,--as-needed $(call pc_libs,$(LIB_PKGS)) -pthread
+LIBVOL_OBJ    := $(LIBVOL_SRC:%.c=$(BUILD)/%.o)
+LIBVOL_SO     := $(BUILD)/libvol.so.$(SOVERSION)
+CLI_BIN       := $(BUILD)/volcrypt
+CLI_OBJ       := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_BIN      := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
+ASAN_LIBVOL_OBJ := $(LIBVOL_SRC:%.c=$(BUILD)/asan/%.o)
+TEST_CFLAGS   := $(BASE_CFLAGS) -Ilibvol $(call pc_cflags,$(TEST_PKGS) $(LIB_PKGS))
+TEST_LIBS     := $(call pc_libs,$(TEST_PKGS) $(LIB_PKGS)) -pthread
+
+KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1)
+
+.PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests \
+	fuzz fuzz-smoke bench demo clean
+.DELETE_ON_ERROR:
+
+all: lib cli module
+
+lib: $(LIBVOL_SO) $(BUILD)/libvol.so $(BUILD)/libvol.pc
+cli: $(CLI_BIN)
+
+$(BUILD)/libvol/%.o: libvol/%.c $(LIBVOL_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(LIBVOL_CFLAGS) -c $< -o $@
+
+$(LIBVOL_SO): $(LIBVOL_OBJ) libvol/libvol.map
+	$(CC) -shared -Wl,-soname,libvol.so.$(SOVERSION) -Wl,--version-script=libvol/libvol.map \
+		-Wl,-z,relro,-z,now -o $@ $(LIBVOL_OBJ) $(LIBVOL_LIBS)
+
+$(BUILD)/libvol.so: $(LIBVOL_SO)
+	ln -sf libvol.so.$(SOVERSION) $@
+
+$(BUILD)/libvol.pc: libvol/libvol.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/cli/%.o: cli/%.c $(CLI_HDR) libvol/libvol.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -Ilibvol -DVOLCRYPT_VERSION='"$(VERSION)"' $(call pc_cflags,$(CLI_PKGS)) -c $< -o $@
+
+# The binary finds libvol next to itself in the build tree ($ORIGIN) and in
+# LIBDIR once installed.
+$(CLI_BIN): $(CLI_OBJ) $(BUILD)/libvol.so
+	$(CC) -o $@ $(CLI_OBJ) -L$(BUILD) -lvol -Wl,-rpath,'$$ORIGIN' -Wl,-z,relro,-z,now \
+		$(call pc_libs,$(CLI_PKGS)) -pthread
+
+module:
+	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ] && [ -f dm-target/Kbuild ]; then \
+		$(MAKE) -C dm-target KDIR=$(KDIR); \
+	else echo "dm-target: no kernel headers (KDIR unset), module not built"; fi
+
+# ---------------------------------------------------------------- tests
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBVOL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBVOL_OBJ) $(TEST_LIBS)
+
+$(BUILD)/asan/libvol/%.o: libvol/%.c $(LIBVOL_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(LIBVOL_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/unit.h $(ASAN_LIBVOL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -O1 $(SAN_FLAGS) -o $@ $< $(ASAN_LIBVOL_OBJ) $(TEST_LIBS)
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+# libgcrypt's secure memory is mlock()ed, which LeakSanitizer cannot see
+# through; leaks are still reported for everything else.
+unit-asan: $(UNIT_ASAN_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run-unit.sh $(UNIT_ASAN_BIN)
+
+# LD_PRELOAD shim that kills the CLI at its N-th durable write (crash tests).
+$(BUILD)/tests/crashpoint.so: tests/cli/crashpoint.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
+
+cli-tests: all $(BUILD)/tests/crashpoint.so
+	@tests/cli/run.sh $(BUILD)/volcrypt
+
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBVOL_SRC) $(LIBVOL_HDR)
+	@mkdir -p $(@D)
+	clang $(CSTD) -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -Ilibvol \
+		$(call pc_cflags,$(LIB_PKGS)) -o $@ $< $(LIBVOL_SRC) $(call pc_libs,$(LIB_PKGS)) -pthread
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do tests/fuzz/run.sh $$f $(FUZZ_SECONDS) || exit 1; done
+
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do tests/fuzz/run.sh $$f 20 || exit 1; done
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) fuzz-smoke
+	$(MAKE) cli-tests
+
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: tests/bench/%.c $(LIBVOL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBVOL_OBJ) $(TEST_LIBS)
+
+bench: all $(BENCH_BIN)
+	@tests/bench/run.sh $(BUILD)
+
+demo: deps
+	$(MAKE) all
+	@tests/demo.sh $(BUILD)/volcrypt
+
+# ---------------------------------------------------------------- deps
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "deps: missing Debian packages; run as root:" >&2; \
+		echo "  apt-get update && apt-get install $$missing" >&2; exit 1; \
+	fi
+
+# ---------------------------------------------------------------- install
+
+install: lib cli
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(LIBVOL_SO) $(DESTDIR)$(LIBDIR)/libvol.so.$(SOVERSION)
+	ln -sf libvol.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libvol.so
+	$(CC) -o $(BUILD)/volcrypt.install $(CLI_OBJ) -L$(BUILD) -lvol \
+		-Wl,-rpath,$(LIBDIR) -Wl,-z,relro,-z,now $(call pc_libs,$(CLI_PKGS)) -pthread
+	install -m 0755 $(BUILD)/volcrypt.install $(DESTDIR)$(BINDIR)/volcrypt
+	install -m 0644 libvol/libvol.h $(DESTDIR)$(INCLUDEDIR)/libvol.h
+	install -m 0644 $(BUILD)/libvol.pc $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc
+	install -m 0644 docs/volcrypt.8 $(DESTDIR)$(MANDIR)/man8/volcrypt.8
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/volcrypt $(DESTDIR)$(LIBDIR)/libvol.so* \
+	      $(DESTDIR)$(INCLUDEDIR)/libvol.h $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc \
+	      $(DESTDIR)$(MANDIR)/man8/volcrypt.8
+
+clean:
+	rm -rf $(BUILD)
+	@if [ -f dm-target/Makefile ]; then $(MAKE) -C dm-target clean >/dev/null 2>&1 || true; fi

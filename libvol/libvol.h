@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvol - the volcrypt volume library.
+ *
+ * libvol owns the volcrypt on-disk format (docs/FORMAT.md): the redundant
+ * metadata copies, the keyslots, the volume key and the userspace sector
+ * engine.  Conventions shared by every function:
+ *
+ *  - Functions return 0 on success or a negative errno value.  The values
+ *    callers can rely on are listed with enum vol_error below.
+ *  - The library never prints.  Human-readable detail goes to the log
+ *    callback installed with vol_set_log().
+ *  - libgcrypt must be initialised by the application (version check,
+ *    secure memory, GCRYCTL_INITIALIZATION_FINISHED) before any call;
+ *    otherwise functions fail with -EINVAL.
+ *  - Secrets (passphrases, keys) passed in are never retained; secrets
+ *    handed out (struct vol_key) live in libgcrypt secure memory and are
+ *    wiped by vol_key_free().
+ */
+#ifndef LIBVOL_H
+#define LIBVOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Number of keyslots in a v1 header. */
+#define VOL_KEYSLOTS 8
+/** Volume key size in bytes (AES-256-XTS uses two 256-bit keys). */
+#define VOL_VOLUME_KEY_BYTES 64
+/** Length of a textual UUID including the terminating NUL. */
+#define VOL_UUID_STRLEN 37
+/** Maximum label length in bytes, excluding the terminating NUL. */
+#define VOL_LABEL_MAX 63
+/** Default data offset: 16 MiB, the size of the reserved header area. */
+#define VOL_DEFAULT_DATA_OFFSET (16ULL << 20)
+
+/**
+ * enum vol_error - how the negative errno values returned map to causes.
+ *
+ * -EINVAL  invalid argument or option combination
+ * -EPERM   no keyslot accepted the passphrase (or the slot given)
+ * -EACCES, -EROFS  no permission to read or write the target
+ * -ENOMEM  out of memory (including secure memory)
+ * -ENOENT  target does not exist
+ * -ENODEV  target is not a regular file or block device, or is too small
+ * -EBADMSG no valid volcrypt metadata copy (corrupt or not volcrypt)
+ * -EPROTONOSUPPORT  newer format version or unknown incompatible feature
+ * -EEXIST  target holds a foreign signature (filesystem, partition table,
+ *          LUKS, ...) and force was not given; or UUID mismatch on restore
+ * -EBUSY   target in use
+ * -ENOSPC  no free keyslot
+ * -EIO     I/O error
+ */
+enum vol_error { VOL_OK = 0 };
+
+/** Returns a static English description of a negative errno from libvol. */
+const char *vol_strerror(int err);
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+
+enum vol_log_level { VOL_LOG_DEBUG = 0, VOL_LOG_INFO, VOL_LOG_WARN, VOL_LOG_ERROR };
+
+/**
+ * vol_log_fn - receives one message (no trailing newline).
+ * Messages never contain secrets.
+ */
+typedef void (*vol_log_fn)(enum vol_log_level level, const char *msg, void *ctx);
+
+/** Installs the process-wide log callback (NULL discards messages). */
+void vol_set_log(vol_log_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Key derivation parameters                                           */
+
+enum vol_kdf_type {
+	VOL_KDF_DEFAULT = 0,       /**< Argon2id */
+	VOL_KDF_PBKDF2_SHA256 = 1,
+	VOL_KDF_ARGON2ID = 2,
+};
+
+/**
+ * struct vol_kdf_params - what the caller asks for; zero fields mean
+ * "default".  Defaults follow LUKS2: Argon2id calibrated to 2000 ms,
+ * memory up to 1 GiB but at most half of RAM, lanes up to 4 but at most
+ * the number of online CPUs.
+ *
+ * @type:             KDF algorithm.
+ * @iter_time_ms:     benchmark target (default 2000).
+ * @memory_kib:       Argon2id memory cost upper bound (or exact value when
+ *                    @force_iterations is set).
+ * @parallel:         Argon2id lanes.
+ * @force_iterations: skip the benchmark: PBKDF2 iterations or Argon2id
+ *                    time cost.
+ */
+struct vol_kdf_params {
+	enum vol_kdf_type type;
+	uint32_t iter_time_ms;
+	uint32_t memory_kib;
+	uint32_t parallel;
+	uint32_t force_iterations;
+};
+
+/* ------------------------------------------------------------------ */
+/* Volumes                                                             */
+
+/** Opaque handle on a volume's header (metadata + keyslots). */
+struct vol_volume;
+/** Opaque volume key held in secure memory. */
+struct vol_key;
+
+/**
+ * struct vol_format_params - options for vol_format(); zero means default.
+ * @label:       NULL or up to VOL_LABEL_MAX bytes.
+ * @uuid:        NULL (random) or a textual UUID.
+ * @sector_size: 512 (default) or 4096.
+ * @data_offset: bytes, multiple of 1 MiB, at least 16 MiB (default).
+ * @force:       overwrite foreign signatures found by libblkid.
+ * @kdf:         parameters of keyslot 0.
+ */
+struct vol_format_params {
+	const char *label;
+	const char *uuid;
+	uint32_t sector_size;
+	uint64_t data_offset;
+	int force;
+	struct vol_kdf_params kdf;
+};
+
+/**
+ * vol_format() - writes a new volcrypt header to @path with a fresh random
+ * volume key and the passphrase in keyslot 0.
+ *
+ * @path must exist (a block device or a regular file) and be larger than
+ * the data offset plus one sector.  Before anything is written the target
+ * is probed with libblkid: -EEXIST if a signature is found and !force;
+ * otherwise the signatures are wiped.  On success *out (if non-NULL)
+ * receives a handle on the new volume.
+ */
+int vol_format(const char *path, const struct vol_format_params *params,
+	       const char *pass, size_t pass_len, struct vol_volume **out);
+
+/** Flags for vol_load(). */
+#define VOL_LOAD_READONLY 0x1
+
+/**
+ * vol_load() - reads and verifies the header of @path.  The newest metadata
+ * copy whose checksum verifies is used; a damaged or stale copy is
+ * reported by vol_get_info() and rewritten by the next update.
+ */
+int vol_load(const char *path, unsigned flags, struct vol_volume **out);
+
+/** Releases a handle (NULL is allowed). */
+void vol_free(struct vol_volume *vol);
+
+/** Per-copy state reported by vol_get_info(). */
+enum vol_copy_state {
+	VOL_COPY_OK = 0,        /**< valid and current */
+	VOL_COPY_STALE = 1,     /**< valid, older sequence number */
+	VOL_COPY_DAMAGED = 2,   /**< checksum or structure invalid */
+};
+
+/** struct vol_info - public header fields (no secrets). */
+struct vol_info {
+	uint16_t version;
+	char uuid[VOL_UUID_STRLEN];
+	char label[VOL_LABEL_MAX + 1];
+	char cipher[32];
+	uint32_t key_bytes;
+	uint32_t sector_size;
+	uint64_t data_offset;   /**< bytes from the start of the target */
+	uint64_t data_size;     /**< bytes of the data area */
+	uint64_t sequence;
+	uint64_t incompat_features;
+	uint64_t compat_features;
+	enum vol_copy_state copy_state[2];
+	uint32_t digest_iterations;
+	uint8_t digest[32];     /**< volume key digest (public, not secret) */
+	int active_keyslots;
+};
+
+int vol_get_info(const struct vol_volume *vol, struct vol_info *info);
+
+/** struct vol_keyslot_info - public keyslot fields. */
+struct vol_keyslot_info {
+	int active;
+	enum vol_kdf_type kdf;
+	uint32_t iterations;    /**< PBKDF2 iterations or Argon2id time cost */
+	uint32_t memory_kib;    /**< Argon2id only */
+	uint32_t parallel;      /**< Argon2id only */
+	uint32_t stripes;       /**< anti-forensic stripes */
+	uint32_t digest_index;  /**< which volume key digest it belongs to */
+	enum vol_copy_state material_state[2];
+};
+
+int vol_get_keyslot(const struct vol_volume *vol, int slot,
+		    struct vol_keyslot_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+
+/**
+ * vol_unlock() - tries @pass on every active keyslot (or only on @slot
+ * when @slot >= 0).  On success returns 0, stores the slot that matched
+ * in *slot_out (if non-NULL) and the volume key in *key_out (if
+ * non-NULL; free it with vol_key_free()).  -EPERM if nothing matched.
+ */
+int vol_unlock(struct vol_volume *vol, int slot, const char *pass,
+	       size_t pass_len, int *slot_out, struct vol_key **key_out);
+
+/**
+ * vol_keyslot_add() - stores @key under a new passphrase in @slot (or the
+ * first free slot when @slot < 0).  Crash-safe: the header names the new
+ * slot only after its key material is on disk.
+ */
+int vol_keyslot_add(struct vol_volume *vol, const struct vol_key *key,
+		    int slot, const char *pass, size_t pass_len,
+		    const struct vol_kdf_params *kdf, int *slot_out);
+
+/**
+ * vol_keyslot_remove() - deactivates @slot and wipes every copy of its
+ * key material.  Refuses (-EINVAL) to remove the last active slot unless
+ * @allow_last.
+ */
+int vol_keyslot_remove(struct vol_volume *vol, int slot, int allow_last);
+
+/**
+ * vol_keyslot_change() - replaces the passphrase of @old_slot in place.
+ * One material copy is rewritten under the new passphrase, the header
+ * switches to it in one update, then the other copy is rewritten: the old
+ * passphrase opens the volume until the switch, the new one after it, and
+ * no material of the old passphrase remains.  *new_slot receives the slot
+ * now holding the passphrase (always @old_slot).
+ */
+int vol_keyslot_change(struct vol_volume *vol, const struct vol_key *key,
+		       int old_slot, const char *new_pass, size_t new_pass_len,
+		       const struct vol_kdf_params *kdf, int *new_slot);
+
+/** Copies the raw volume key to @buf (@len >= key length); returns its length. */
+int vol_key_export(const struct vol_key *key, uint8_t *buf, size_t len);
+
+/** Wipes and frees a key (NULL is allowed). */
+void vol_key_free(struct vol_key *key);
+
+/* ------------------------------------------------------------------ */
+/* Header backup                                                       */
+
+/**
+ * vol_header_backup() - writes a consistent image of the header area
+ * (both metadata copies and all keyslot material, taken from the best
+ * copies) to a new file @file (-EEXIST if it exists).
+ */
+int vol_header_backup(const struct vol_volume *vol, const char *file);
+
+/**
+ * vol_header_restore() - replaces the header area of @path with the
+ * backup in @file.  -EBADMSG if @file is not a complete volcrypt header
+ * backup; -EEXIST if @path holds a volcrypt header with a different UUID
+ * and !force; -ENODEV if the target is too small for the backup's data area.
+ */
+int vol_header_restore(const char *path, const char *file, int force);
+
+/* ------------------------------------------------------------------ */
+/* Sector engine                                                       */
+
+/** Opaque AES-256-XTS sector engine. */
+struct vol_engine;
+
+/**
+ * vol_engine_new() - creates an engine for the data area of a volume.
+ * @sector_size: 512 or 4096 (encryption unit).
+ * @threads:     worker threads for large runs; 0 = number of online CPUs.
+ */
+int vol_engine_new(const struct vol_key *key, uint32_t sector_size,
+		   unsigned threads, struct vol_engine **out);
+
+/**
+ * vol_engine_encrypt() / vol_engine_decrypt() - transform @len bytes in
+ * place.  @iv_sector is the index, in 512-byte units from the start of
+ * the data area, of the first byte of @buf; it must be a multiple of
+ * sector_size/512 and @len a multiple of sector_size.  Each encryption
+ * unit uses the plain64 IV of its own 512-byte index, exactly as
+ * dm-crypt's aes-xts-plain64 does.  Thread-safe.
+ */
+int vol_engine_encrypt(struct vol_engine *eng, uint64_t iv_sector,
+		       void *buf, size_t len);
+int vol_engine_decrypt(struct vol_engine *eng, uint64_t iv_sector,
+		       void *buf, size_t len);
+
+/** Wipes the expanded keys and frees the engine (NULL is allowed). */
+void vol_engine_free(struct vol_engine *eng);
+
+/* ------------------------------------------------------------------ */
+/* Benchmarks                                                          */
+
+/**
+ * vol_benchmark_cipher() - measures the engine on a random key.
+ * Returns MB/s (10^6 bytes per second) for encryption and decryption of
+ * @total_bytes in @sector_size units with @threads workers.
+ */
+int vol_benchmark_cipher(uint32_t sector_size, unsigned threads,
+			 size_t total_bytes, double *enc_mbps, double *dec_mbps);
+
+/**
+ * vol_benchmark_kdf() - calibrates @req as vol_format() would and reports
+ * the parameters chosen and the measured time of one derivation.
+ */
+int vol_benchmark_kdf(const struct vol_kdf_params *req,
+		      struct vol_keyslot_info *chosen, double *ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBVOL_H */

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal entry points of the AES-XTS sector engine. */
+#ifndef LIBVOL_SECTOR_ENGINE_H
+#define LIBVOL_SECTOR_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libvol.h"
+
+/*
+ * Like vol_engine_new() but from raw key bytes (64 for AES-256-XTS).
+ * Used for keyslot material (512-byte units, one thread) and by tests.
+ */
+int vol_engine_new_raw(const uint8_t *key, size_t key_len,
+		       uint32_t sector_size, unsigned threads,
+		       struct vol_engine **out);
+
+#endif

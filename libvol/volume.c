@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Loading a volume, inspecting it, and unlocking it with a passphrase. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "keyslot.h"
+#include "volume.h"
+
+int vol_load(const char *path, unsigned flags, struct vol_volume **out)
+{
+	struct vol_volume *vol;
+	int r;
+
+	r = vol_require_gcrypt();
+	if (r)
+		return r;
+	if (!path || !out)
+		return -EINVAL;
+	vol = calloc(1, sizeof(*vol));
+	if (!vol)
+		return -ENOMEM;
+	r = vol_device_open(path, (flags & VOL_LOAD_READONLY) ? 0 : VOL_DEV_WRITE, &vol->dev);
+	if (!r)
+		r = vol_header_read(vol->dev, &vol->md, vol->copy_state);
+	if (!r && vol->dev->size < vol->md.data_offset + vol->md.data_size) {
+		vol_err("%s: device is smaller than the volume it holds (truncated?)", path);
+		r = -ENODEV;
+	}
+	if (!r)
+		r = vol_material_scan(vol->dev, &vol->md, vol->material_state);
+	if (r) {
+		vol_free(vol);
+		return r;
+	}
+	*out = vol;
+	return 0;
+}
+
+void vol_free(struct vol_volume *vol)
+{
+	if (!vol)
+		return;
+	vol_device_close(vol->dev);
+	vol_wipe(vol, sizeof(*vol));
+	free(vol);
+}
+
+int vol_get_info(const struct vol_volume *vol, struct vol_info *info)
+{
+	const struct vol_metadata *md = &vol->md;
+
+	memset(info, 0, sizeof(*info));
+	info->version = md->version;
+	vol_uuid_format(md->uuid, info->uuid);
+	memcpy(info->label, md->label, sizeof(info->label));
+	memcpy(info->cipher, md->cipher, sizeof(info->cipher));
+	info->key_bytes = md->key_bytes;
+	info->sector_size = md->sector_size;
+	info->data_offset = md->data_offset;
+	info->data_size = md->data_size;
+	info->sequence = md->sequence;
+	info->incompat_features = md->incompat_features;
+	info->compat_features = md->compat_features;
+	memcpy(info->copy_state, vol->copy_state, sizeof(info->copy_state));
+	info->digest_iterations = md->digest[0].iterations;
+	memcpy(info->digest, md->digest[0].value, sizeof(info->digest));
+	for (int s = 0; s < VOL_KEYSLOTS; s++)
+		info->active_keyslots += md->slot[s].active;
+	return 0;
+}
+
+int vol_get_keyslot(const struct vol_volume *vol, int slot, struct vol_keyslot_info *info)
+{
+	const struct vol_keyslot *k;
+
+	if (slot < 0 || slot >= VOL_KEYSLOTS || !info)
+		return -EINVAL;
+	k = &vol->md.slot[slot];
+	memset(info, 0, sizeof(*info));
+	info->active = k->active;
+	if (!k->active)
+		return 0;
+	info->kdf = k->kdf;
+	info->iterations = k->iterations;
+	info->memory_kib = k->memory_kib;
+	info->parallel = k->parallel;
+	info->stripes = k->stripes;
+	info->digest_index = k->digest_index;
+	memcpy(info->material_state, vol->material_state[slot], sizeof(info->material_state));
+	return 0;
+}
+
+/* Read a copy of the slot's material that matches its checksum. */
+static int read_valid_material(struct vol_volume *vol, int slot, uint8_t *buf)
+{
+	for (int c = 0; c < VOL_COPIES; c++) {
+		if (vol->material_state[slot][c] != VOL_COPY_OK)
+			continue;
+		if (!vol_material_read(vol->dev, c, slot, buf) &&
+		    vol_keyslot_material_ok(&vol->md.slot[slot], buf))
+			return 0;
+	}
+	vol_warn("%s: keyslot %d: key material damaged in both copies", vol->dev->path, slot);
+	return -EBADMSG;
+}
+
+/* 0 and the key if @pass opens @slot; -EPERM if not. */
+static int try_slot(struct vol_volume *vol, int slot, const char *pass, size_t pass_len,
+		    uint8_t *material, struct vol_key *key)
+{
+	const struct vol_keyslot *k = &vol->md.slot[slot];
+	uint8_t *kek;
+	int r;
+
+	r = read_valid_material(vol, slot, material);
+	if (r)
+		return -EPERM;
+	kek = vol_secure_alloc(VOL_VOLUME_KEY_BYTES);
+	if (!kek)
+		return -ENOMEM;
+	r = vol_keyslot_derive(k, pass, pass_len, kek);
+	if (!r)
+		r = vol_keyslot_unseal(k, kek, material, key);
+	vol_secure_free(kek, VOL_VOLUME_KEY_BYTES);
+	if (r)
+		return r;
+	r = vol_digest_verify(&vol->md.digest[k->digest_index], key);
+	return r == 1 ? 0 : (r < 0 ? r : -EPERM);
+}
+
+int vol_unlock(struct vol_volume *vol, int slot, const char *pass, size_t pass_len,
+	       int *slot_out, struct vol_key **key_out)
+{
+	struct vol_key *key;
+	uint8_t *material;
+	int r = -EPERM;
+
+	if (!vol || !pass || slot >= VOL_KEYSLOTS)
+		return -EINVAL;
+	if (slot >= 0 && !vol->md.slot[slot].active) {
+		vol_err("keyslot %d is not active", slot);
+		return -EPERM;
+	}
+	key = vol_key_alloc(vol->md.key_bytes);
+	material = malloc(VOL_MATERIAL_STRIDE);
+	if (!key || !material) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (int s = slot < 0 ? 0 : slot; s < VOL_KEYSLOTS; s++) {
+		if (vol->md.slot[s].active)
+			r = try_slot(vol, s, pass, pass_len, material, key);
+		if (r != -EPERM) {
+			if (!r && slot_out)
+				*slot_out = s;
+			break;
+		}
+		if (slot >= 0)
+			break;
+	}
+out:
+	free(material);
+	if (r == -EPERM)
+		vol_err("no key available with this passphrase");
+	if (!r && key_out)
+		*key_out = key;
+	else
+		vol_key_free(key);
+	return r;
+}
