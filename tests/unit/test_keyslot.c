@@ -152,7 +152,7 @@ START_TEST(all_slots_full)
 {
 	struct vol_volume *vol = load_rw();
 	struct vol_key *key = unlock(vol, "one");
-	char pass[8];
+	char pass[16];
 
 	for (int i = 1; i < VOL_KEYSLOTS; i++) {
 		int slot = -1;
