@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where a passphrase comes from (docs/cli-spec.md, "Passphrase input"):
+ * a key file (or "-" for all of stdin), else a hidden prompt on the
+ * terminal when stdin is one, else one line of stdin.
+ */
+#ifndef VOLCRYPT_PASSPHRASE_H
+#define VOLCRYPT_PASSPHRASE_H
+
+#include "secret.h"
+
+enum passphrase_purpose {
+	PASSPHRASE_EXISTING,	/* opens the volume: asked once */
+	PASSPHRASE_INITIAL,	/* format's first passphrase: asked twice */
+	PASSPHRASE_NEW,		/* add-key/passwd replacement: asked twice */
+};
+
+/*
+ * Fills @out with a non-empty passphrase.  @key_file may be NULL;
+ * @target is named in the prompt.  Returns 0, or an exit status after
+ * the error line has been printed.  @out must be freed with
+ * secret_free() in both cases.
+ */
+int passphrase_get(const char *key_file, const char *target,
+		   enum passphrase_purpose purpose, struct secret *out);
+
+#endif /* VOLCRYPT_PASSPHRASE_H */
