@@ -26,7 +26,7 @@ BUILD        := build
 DEB_BUILD_PKGS := build-essential pkg-config libgcrypt20-dev libblkid-dev \
 	libdevmapper-dev libcryptsetup-dev libjson-c-dev
 DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux \
-	openssl
+	openssl python3 perl coreutils
 DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS)
 
 LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup

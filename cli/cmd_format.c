@@ -77,7 +77,8 @@ int cmd_format(const struct cli_opts *opts)
 {
 	struct secret pass = SECRET_INIT;
 	struct vol_volume *vol = NULL;
-	bool exists, created = false;
+	struct image_change change = { 0 };
+	bool exists;
 	int status;
 
 	status = check_target(opts, &exists);
@@ -88,13 +89,13 @@ int cmd_format(const struct cli_opts *opts)
 	if (!status)
 		status = passphrase_get(opts->key_file, opts->target, PASSPHRASE_INITIAL, &pass);
 	if (!status && opts->size_given)
-		status = image_grow(opts->target, opts->size, &created);
+		status = image_grow(opts->target, opts->size, &change);
 	if (!status)
 		status = format_target(opts, &pass, &vol);
 	secret_free(&pass);
-	/* Do not leave behind an empty image the user never got a volume in. */
-	if (status && created)
-		unlink(opts->target);
+	/* A refused or failed format leaves the file as it found it. */
+	if (status)
+		image_undo(opts->target, &change);
 	if (!status)
 		status = print_result(opts, vol);
 	vol_free(vol);

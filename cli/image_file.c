@@ -28,15 +28,15 @@ int image_check_size(const char *path, const struct stat *st, uint64_t size)
 	return 0;
 }
 
-int image_grow(const char *path, uint64_t size, bool *created)
+int image_grow(const char *path, uint64_t size, struct image_change *change)
 {
 	struct stat st;
 	int fd, status = 0;
 
-	*created = false;
+	*change = (struct image_change){ 0 };
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_CREAT | O_EXCL, IMAGE_MODE);
 	if (fd >= 0)
-		*created = true;
+		change->created = true;
 	else if (errno == EEXIST)
 		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -47,13 +47,27 @@ int image_grow(const char *path, uint64_t size, bool *created)
 		status = report_sys_error(-errno, path);
 	else
 		status = image_check_size(path, &st, size);
-	if (!status && (uint64_t)st.st_size < size && ftruncate(fd, (off_t)size))
-		status = report_sys_error(-errno, path);
+	if (!status && (uint64_t)st.st_size < size) {
+		if (ftruncate(fd, (off_t)size))
+			status = report_sys_error(-errno, path);
+		else if (!change->created)
+			*change = (struct image_change){ .grown = true,
+							 .old_size = (uint64_t)st.st_size };
+	}
 	if (close(fd) && !status)
 		status = report_sys_error(-errno, path);
-	if (status && *created) {
-		unlink(path);
-		*created = false;
+	if (status) {
+		image_undo(path, change);
+		*change = (struct image_change){ 0 };
 	}
 	return status;
+}
+
+void image_undo(const char *path, const struct image_change *change)
+{
+	/* Only zeros were added, so shrinking back loses nothing. */
+	if (change->created)
+		unlink(path);
+	else if (change->grown && truncate(path, (off_t)change->old_size))
+		report_sys_error(-errno, path);
 }

@@ -17,7 +17,17 @@
  */
 int image_check_size(const char *path, const struct stat *st, uint64_t size);
 
-/* Creates @path or grows it to @size; *created tells if it is new. */
-int image_grow(const char *path, uint64_t size, bool *created);
+/* What image_grow() changed, so that a failed format can put it back. */
+struct image_change {
+	bool created;       /* the file did not exist */
+	bool grown;         /* an existing file was extended from old_size */
+	uint64_t old_size;
+};
+
+/* Creates @path or grows it to @size, recording what it did in @change. */
+int image_grow(const char *path, uint64_t size, struct image_change *change);
+
+/* Undo image_grow(): remove a created file, shrink a grown one back. */
+void image_undo(const char *path, const struct image_change *change);
 
 #endif /* VOLCRYPT_IMAGE_FILE_H */

@@ -33,6 +33,10 @@ static int init_metadata(const struct vol_format_params *p, struct vol_metadata 
 		vol_err("label is longer than %d bytes", VOL_LABEL_MAX);
 		return -EINVAL;
 	}
+	if (p->label && !vol_label_printable(p->label)) {
+		vol_err("label contains control characters");
+		return -EINVAL;
+	}
 	if (p->label)
 		strcpy(md->label, p->label);
 	if (p->uuid && vol_uuid_parse(p->uuid, md->uuid)) {
@@ -66,9 +70,9 @@ static int check_target(struct vol_device *dev, const struct vol_metadata *md, i
 	int r;
 
 	if (dev->size < md->data_offset + md->sector_size) {
-		vol_err("%s is too small: %llu bytes, a volume needs more than %llu",
+		vol_err("%s is too small: %llu bytes, a volume needs at least %llu",
 			dev->path, (unsigned long long)dev->size,
-			(unsigned long long)md->data_offset);
+			(unsigned long long)(md->data_offset + md->sector_size));
 		return -ENODEV;
 	}
 	if (force)

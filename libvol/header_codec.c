@@ -138,6 +138,14 @@ static int decode_text(const uint8_t *p, size_t field, char *out)
 	return 0;
 }
 
+int vol_label_printable(const char *label)
+{
+	for (const unsigned char *p = (const unsigned char *)label; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
 static int decode_digest(const uint8_t *p, int index, struct vol_digest *d)
 {
 	d->type = get_le32(p + D_TYPE);
@@ -226,6 +234,7 @@ static int decode_fields(const uint8_t *buf, int copy, struct vol_metadata *md)
 	md->sequence = get_le64(buf + OFF_SEQUENCE);
 	memcpy(md->uuid, buf + OFF_UUID, 16);
 	if (decode_text(buf + OFF_LABEL, LABEL_FIELD, md->label) ||
+	    !vol_label_printable(md->label) ||
 	    decode_text(buf + OFF_CIPHER, CIPHER_FIELD, md->cipher) ||
 	    !all_zero(buf + 176, OFF_DIGESTS - 176))
 		return -EBADMSG;

@@ -73,6 +73,9 @@ void vol_metadata_encode(const struct vol_metadata *md, int copy, uint8_t *buf);
  */
 int vol_metadata_decode(const uint8_t *buf, int copy, struct vol_metadata *md);
 
+/* 1 if @label has no control characters (bytes below 0x20, or 0x7f). */
+int vol_label_printable(const char *label);
+
 /* UUID helpers: text form is 8-4-4-4-12 lower-case hex. */
 int vol_uuid_parse(const char *text, uint8_t uuid[16]);
 void vol_uuid_format(const uint8_t uuid[16], char text[VOL_UUID_STRLEN]);

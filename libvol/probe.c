@@ -46,9 +46,9 @@ int vol_probe_signatures(struct vol_device *dev, char *what, size_t what_len)
 	r = blkid_do_safeprobe(pr);
 	if (r == 0) {
 		if (!blkid_probe_lookup_value(pr, "TYPE", &type, NULL))
-			snprintf(what, what_len, "a %s signature", type);
+			snprintf(what, what_len, "a signature of type %s", type);
 		else if (!blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL))
-			snprintf(what, what_len, "a %s partition table", type);
+			snprintf(what, what_len, "a partition table of type %s", type);
 		else
 			snprintf(what, what_len, "an unidentified signature");
 		r = 1;

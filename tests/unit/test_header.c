@@ -114,6 +114,7 @@ static const struct mutation mutations[] = {
 	{ "metadata size", 12, 4, 8192, -EBADMSG },
 	{ "unknown incompat feature", 16, 8, 1, -EPROTONOSUPPORT },
 	{ "label without NUL", 56, 8, 0x4141414141414141ULL, 0 /* still has NULs */ },
+	{ "label with newline", 57, 1, '\n', -EBADMSG },
 	{ "cipher", 120, 1, 'b', -EBADMSG },
 	{ "key size", 152, 4, 32, -EBADMSG },
 	{ "sector size 1024", 156, 4, 1024, -EBADMSG },

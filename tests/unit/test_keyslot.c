@@ -21,15 +21,21 @@ static const struct vol_kdf_params fast = {
 	.force_iterations = 1000,
 };
 
-static void make_image(void)
+/* A sparse image file under /tmp; @path receives its name. */
+static void make_image_at(char *path)
 {
 	int fd;
 
-	strcpy(img, "/tmp/vc-unit-XXXXXX");
-	fd = mkstemp(img);
+	strcpy(path, "/tmp/vc-unit-XXXXXX");
+	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, IMG_SIZE), 0);
 	close(fd);
+}
+
+static void make_image(void)
+{
+	make_image_at(img);
 }
 
 static void setup(void)
@@ -191,12 +197,8 @@ START_TEST(wrong_key_refused)
 	struct vol_format_params p = { .kdf = fast };
 	struct vol_volume *other;
 	char other_img[64];
-	int fd;
 
-	strcpy(other_img, "/tmp/vc-unit-XXXXXX");
-	fd = mkstemp(other_img);
-	ck_assert_int_eq(ftruncate(fd, IMG_SIZE), 0);
-	close(fd);
+	make_image_at(other_img);
 	ck_assert_int_eq(vol_format(other_img, &p, "one", 3, &other), 0);
 	/* the key of volume A must not be sealed into volume B */
 	ck_assert_int_eq(vol_keyslot_add(other, key, -1, "x", 1, &fast, NULL), -EPERM);
@@ -293,12 +295,8 @@ START_TEST(restore_other_uuid_needs_force)
 	struct vol_format_params p = { .kdf = fast };
 	struct vol_volume *other;
 	char other_img[64], bk[80];
-	int fd;
 
-	strcpy(other_img, "/tmp/vc-unit-XXXXXX");
-	fd = mkstemp(other_img);
-	ck_assert_int_eq(ftruncate(fd, IMG_SIZE), 0);
-	close(fd);
+	make_image_at(other_img);
 	ck_assert_int_eq(vol_format(other_img, &p, "other", 5, &other), 0);
 	snprintf(bk, sizeof(bk), "%s.bak", other_img);
 	unlink(bk);
@@ -338,6 +336,8 @@ START_TEST(format_bad_params)
 	ck_assert_int_eq(vol_format(img, &p, "x", 1, NULL), -EINVAL);
 	p.uuid = NULL;
 	p.label = "0123456789012345678901234567890123456789012345678901234567890123";
+	ck_assert_int_eq(vol_format(img, &p, "x", 1, NULL), -EINVAL);
+	p.label = "two\nlines";
 	ck_assert_int_eq(vol_format(img, &p, "x", 1, NULL), -EINVAL);
 	p.label = NULL;
 	p.data_offset = 8 << 20;
