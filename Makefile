@@ -68,6 +68,8 @@ KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1)
 .PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests \
 	fuzz fuzz-smoke bench demo clean
 .DELETE_ON_ERROR:
+# Keep the sanitizer objects between test links.
+.SECONDARY:
 
 all: lib cli module
 

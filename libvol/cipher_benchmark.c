@@ -23,7 +23,10 @@ static int bench_pass(struct vol_engine *eng, int encrypt, uint8_t *buf, size_t 
 		size_t n = total - done < buf_len ? total - done : buf_len;
 
 		/* Sector 0 every time: the IV value does not change the cost. */
-		r = encrypt ? vol_engine_encrypt(eng, 0, buf, n) : vol_engine_decrypt(eng, 0, buf, n);
+		if (encrypt)
+			r = vol_engine_encrypt(eng, 0, buf, n);
+		else
+			r = vol_engine_decrypt(eng, 0, buf, n);
 		if (r)
 			return r;
 		done += n;

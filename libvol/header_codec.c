@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "endian.h"
+#include "le_bytes.h"
 #include "header_codec.h"
 #include "kdf.h"
 

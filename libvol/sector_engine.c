@@ -8,8 +8,8 @@
  * byte in 512-byte units, zero padded to 16 bytes.  A 4096-byte unit at
  * 512-byte index s therefore uses IV s and the next one IV s + 8.
  *
- * Threading.  A run of at least two SPLIT_MIN_BYTES is cut into
- * contiguous chunks, a few per thread.  The calling thread always does the
+ * Threading.  A run of at least two CHUNK_MIN_BYTES is cut into
+ * contiguous chunks, several per thread.  The calling thread always does the
  * first chunk itself and queues the others on a job queue shared by the
  * whole engine; a pool of threads - 1 persistent workers, each holding
  * its own keyed cipher handle, drains that queue.  While its chunks are
@@ -20,8 +20,8 @@
  * is taken by another process, simply ends up with fewer chunks instead
  * of leaving the caller waiting for its share.
  *
- * Waking a sleeping thread costs tens of microseconds on a virtual
- * machine, as long as AES-NI/VAES needs for a few hundred KiB.  So a
+ * Waking a sleeping thread can cost tens of microseconds on a virtual
+ * machine - as long as AES-NI/VAES takes for a few hundred KiB.  So a
  * worker that runs out of work spins briefly before it sleeps, catching
  * the next call of a sequential stream, and a caller whose last chunks
  * are still running elsewhere (they finish within one chunk's time)
@@ -41,14 +41,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "endian.h"
+#include "le_bytes.h"
 #include "internal.h"
 #include "sector_engine.h"
 
 #define XTS_KEY_BYTES 64
 #define XTS_IV_BYTES 16
-/* Caps that keep the per-call task array on the stack small. */
 #define ENGINE_MAX_THREADS 256
+/* Most chunks per call: bounds the task array on the caller's stack. */
 #define SPLIT_MAX 64
 /*
  * Below this many bytes per chunk, handing the chunk to another thread
@@ -94,7 +94,7 @@ struct worker {
 
 struct vol_engine {
 	uint32_t sector_size;
-	unsigned threads;	/* chunks a large run is cut into at most */
+	unsigned threads;	/* parallelism: the workers plus the caller */
 	unsigned nworkers;	/* worker threads started */
 	struct worker *workers;
 	/* Raw key (secure memory) to key extra handles for callers. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "endian.h"
+#include "le_bytes.h"
 #include "header_codec.h"
 #include "unit.h"
 

@@ -509,7 +509,8 @@ END_TEST
 START_TEST(test_invalid_new)
 {
 	uint8_t key[KEY_BYTES];
-	struct vol_engine *eng = (struct vol_engine *)&eng;	/* must be reset */
+	/* Any non-NULL value: a failed call must reset *out to NULL. */
+	struct vol_engine *eng = (struct vol_engine *)&eng;
 	struct vol_key *vk;
 
 	test_key(key, 1);

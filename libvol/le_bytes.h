@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Explicit little-endian field access: on-disk structures are never raw. */
-#ifndef LIBVOL_ENDIAN_H
-#define LIBVOL_ENDIAN_H
+#ifndef LIBVOL_LE_BYTES_H
+#define LIBVOL_LE_BYTES_H
 
 #include <stdint.h>
 
