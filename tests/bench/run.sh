@@ -43,5 +43,11 @@ for b in "$dir"/*; do
 		failed=$((failed + 1))
 	fi
 done
+echo "== tests/bench/kdf_wall_time.sh"
+ran=$((ran + 1))
+if ! "$(dirname "$0")/kdf_wall_time.sh" "$build/volcrypt" 3; then
+	echo "FAILED: kdf_wall_time.sh" >&2
+	failed=$((failed + 1))
+fi
 echo "benchmarks: $ran run, $failed failed"
 [ "$failed" -eq 0 ]
