@@ -24,12 +24,15 @@ BUILD        := build
 
 # Debian packages needed to build and test (make deps installs them).
 DEB_BUILD_PKGS := build-essential pkg-config libgcrypt20-dev libblkid-dev \
-	libdevmapper-dev libcryptsetup-dev libjson-c-dev
+	libdevmapper-dev libcryptsetup-dev libjson-c-dev libfuse3-dev libkeyutils-dev
 DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux \
-	openssl python3 perl coreutils
-DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS)
+	openssl python3 perl coreutils fuse3 fio
+# The VM tests boot Debian's kernel under qemu with these in an initramfs.
+DEB_VM_PKGS    := qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
+	cryptsetup-bin dmsetup keyutils kmod cpio
+DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS) $(DEB_VM_PKGS)
 
-LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup
+LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup fuse3 libkeyutils
 CLI_PKGS  := libgcrypt json-c
 TEST_PKGS := check openssl
 
@@ -50,12 +53,16 @@ CLI_HDR    := $(wildcard cli/*.h)
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC  := $(sort $(wildcard tests/bench/*.c))
 
-LIBVOL_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=default $(call pc_cflags,$(LIB_PKGS))
+LIBVOL_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=default -DVOL_SBINDIR='"$(BINDIR)"' \
+	$(call pc_cflags,$(LIB_PKGS))
 LIBVOL_LIBS   := -Wl,--as-needed $(call pc_libs,$(LIB_PKGS)) -pthread
 LIBVOL_OBJ    := $(LIBVOL_SRC:%.c=$(BUILD)/%.o)
 LIBVOL_SO     := $(BUILD)/libvol.so.$(SOVERSION)
 CLI_BIN       := $(BUILD)/volcrypt
 CLI_OBJ       := $(CLI_SRC:%.c=$(BUILD)/%.o)
+FUSED_SRC     := $(sort $(wildcard cli/fused/*.c))
+FUSED_OBJ     := $(FUSED_SRC:%.c=$(BUILD)/%.o)
+FUSED_BIN     := $(BUILD)/volcrypt-fused
 
 UNIT_BIN      := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
@@ -65,7 +72,7 @@ TEST_LIBS     := $(call pc_libs,$(TEST_PKGS) $(LIB_PKGS)) -pthread
 
 KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1)
 
-.PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests \
+.PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests vm-tests \
 	fuzz fuzz-smoke bench demo clean
 .DELETE_ON_ERROR:
 # Keep the sanitizer objects between test links.
@@ -74,7 +81,7 @@ KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1)
 all: lib cli module
 
 lib: $(LIBVOL_SO) $(BUILD)/libvol.so $(BUILD)/libvol.pc
-cli: $(CLI_BIN)
+cli: $(CLI_BIN) $(FUSED_BIN)
 
 $(BUILD)/libvol/%.o: libvol/%.c $(LIBVOL_HDR)
 	@mkdir -p $(@D)
@@ -92,7 +99,7 @@ $(BUILD)/libvol.pc: libvol/libvol.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/cli/%.o: cli/%.c $(CLI_HDR) libvol/libvol.h
+$(BUILD)/cli/%.o: cli/%.c $(CLI_HDR) $(wildcard cli/fused/*.h) libvol/libvol.h
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -Ilibvol -DVOLCRYPT_VERSION='"$(VERSION)"' $(call pc_cflags,$(CLI_PKGS)) -c $< -o $@
 
@@ -101,6 +108,11 @@ $(BUILD)/cli/%.o: cli/%.c $(CLI_HDR) libvol/libvol.h
 $(CLI_BIN): $(CLI_OBJ) $(BUILD)/libvol.so
 	$(CC) -o $@ $(CLI_OBJ) -L$(BUILD) -lvol -Wl,-rpath,'$$ORIGIN' -Wl,-z,relro,-z,now \
 		$(call pc_libs,$(CLI_PKGS)) -pthread
+
+# The fuse backend's daemon, started by `volcrypt open` (never by hand).
+$(FUSED_BIN): $(FUSED_OBJ) $(BUILD)/libvol.so
+	$(CC) -o $@ $(FUSED_OBJ) -L$(BUILD) -lvol -Wl,-rpath,'$$ORIGIN' -Wl,-z,relro,-z,now \
+		$(call pc_libs,libgcrypt) -pthread
 
 module:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ] && [ -f dm-target/Kbuild ]; then \
@@ -152,12 +164,17 @@ fuzz: $(FUZZ_BIN)
 fuzz-smoke: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do tests/fuzz/run.sh $$f 20 || exit 1; done
 
+# Boots Debian's kernel under qemu (TCG) with our binaries in an initramfs.
+vm-tests: all
+	@tests/vm/run.sh $(BUILD)
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-smoke
 	$(MAKE) cli-tests
+	$(MAKE) vm-tests
 
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: tests/bench/%.c $(LIBVOL_OBJ)
@@ -196,12 +213,15 @@ install: lib cli
 	$(CC) -o $(BUILD)/volcrypt.install $(CLI_OBJ) -L$(BUILD) -lvol \
 		-Wl,-rpath,$(LIBDIR) -Wl,-z,relro,-z,now $(call pc_libs,$(CLI_PKGS)) -pthread
 	install -m 0755 $(BUILD)/volcrypt.install $(DESTDIR)$(BINDIR)/volcrypt
+	$(CC) -o $(BUILD)/volcrypt-fused.install $(FUSED_OBJ) -L$(BUILD) -lvol \
+		-Wl,-rpath,$(LIBDIR) -Wl,-z,relro,-z,now $(call pc_libs,libgcrypt) -pthread
+	install -m 0755 $(BUILD)/volcrypt-fused.install $(DESTDIR)$(BINDIR)/volcrypt-fused
 	install -m 0644 libvol/libvol.h $(DESTDIR)$(INCLUDEDIR)/libvol.h
 	install -m 0644 $(BUILD)/libvol.pc $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc
 	install -m 0644 docs/volcrypt.8 $(DESTDIR)$(MANDIR)/man8/volcrypt.8
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/volcrypt $(DESTDIR)$(LIBDIR)/libvol.so* \
+	rm -f $(DESTDIR)$(BINDIR)/volcrypt $(DESTDIR)$(BINDIR)/volcrypt-fused $(DESTDIR)$(LIBDIR)/libvol.so* \
 	      $(DESTDIR)$(INCLUDEDIR)/libvol.h $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc \
 	      $(DESTDIR)$(MANDIR)/man8/volcrypt.8
 

@@ -295,6 +295,115 @@ int vol_engine_decrypt(struct vol_engine *eng, uint64_t iv_sector,
 void vol_engine_free(struct vol_engine *eng);
 
 /* ------------------------------------------------------------------ */
+/* Mappings: an unlocked volume as a block device                      */
+
+/** Longest mapping name (no '/', no whitespace or control characters). */
+#define VOL_NAME_MAX 63
+
+enum vol_backend {
+	VOL_BACKEND_AUTO = 0,     /**< volcrypt target, else dm-crypt, else fuse */
+	VOL_BACKEND_VOLCRYPT = 1, /**< our kernel target (dm-volcrypt.ko) */
+	VOL_BACKEND_DMCRYPT = 2,  /**< stock dm-crypt through libdevmapper */
+	VOL_BACKEND_FUSE = 3,     /**< userspace daemon + loop device */
+};
+
+/** "auto", "volcrypt", "dm-crypt" or "fuse"; NULL for an unknown value. */
+const char *vol_backend_name(enum vol_backend backend);
+/** Inverse of vol_backend_name(); -EINVAL for an unknown name. */
+int vol_backend_parse(const char *name, enum vol_backend *backend);
+
+/**
+ * struct vol_activate_params - options of vol_activate().
+ * @backend:        which backend; AUTO picks the best available one.
+ * @read_only:      map read-only.
+ * @allow_discards: pass discards down to the target (off by default:
+ *                  discards reveal which blocks are unused).
+ * @fuse_helper:    path of the volcrypt-fused program (fuse backend);
+ *                  NULL = next to the running program, else SBINDIR.
+ */
+struct vol_activate_params {
+	enum vol_backend backend;
+	int read_only;
+	int allow_discards;
+	const char *fuse_helper;
+};
+
+/** struct vol_mapping_info - what vol_mapping_get() reports (no secrets). */
+struct vol_mapping_info {
+	char name[VOL_NAME_MAX + 1];
+	enum vol_backend backend;
+	char device[256];        /**< block device to use: /dev/loopN, /dev/mapper/NAME */
+	char target[4096];       /**< device or image file holding the volume */
+	char uuid[VOL_UUID_STRLEN];
+	uint64_t size;           /**< bytes */
+	uint32_t sector_size;
+	int read_only;
+	int pid;                 /**< fuse daemon pid, else 0 */
+	int stale;               /**< the backend is gone (daemon died, device vanished) */
+};
+
+/** 0 if @name is a valid mapping name, else -EINVAL (reason logged). */
+int vol_name_check(const char *name);
+
+/**
+ * vol_activate() - maps the data area of @vol, unlocked with @key, as a
+ * block device called @name.  -EEXIST if @name is in use, -EBUSY if the
+ * volume is already mapped, -ENODEV if the requested backend is not
+ * available here.  On success *info (if non-NULL) describes the mapping.
+ */
+int vol_activate(struct vol_volume *vol, const struct vol_key *key, const char *name,
+		 const struct vol_activate_params *params, struct vol_mapping_info *info);
+
+/**
+ * vol_deactivate() - removes mapping @name.  -ENOENT if there is none,
+ * -EBUSY while its block device is in use (mounted, open).  A stale
+ * mapping (daemon died) is cleaned up.
+ */
+int vol_deactivate(const char *name);
+
+/** Describes mapping @name; -ENOENT if there is none. */
+int vol_mapping_get(const char *name, struct vol_mapping_info *info);
+
+/**
+ * vol_mapping_list() - names of all volcrypt mappings, sorted.  *names is
+ * an array of *count strings; free it with vol_mapping_list_free().
+ */
+int vol_mapping_list(char ***names, size_t *count);
+void vol_mapping_list_free(char **names, size_t count);
+
+/** Makes a key from raw bytes (copied into secure memory). */
+int vol_key_import(const uint8_t *bytes, size_t len, struct vol_key **out);
+
+/** 1 if @key is @vol's volume key (constant-time digest check), 0 if not, or -errno. */
+int vol_key_verify(const struct vol_volume *vol, const struct vol_key *key);
+
+/**
+ * struct vol_fuse_config - what the fuse daemon serves.
+ * @target:      device or image file holding the volume.
+ * @mountpoint:  existing empty directory; the volume appears there as the
+ *               single file "volume" (data_size bytes).
+ * @threads:     FUSE worker threads and engine threads (0 = CPUs).
+ */
+struct vol_fuse_config {
+	const char *target;
+	const char *mountpoint;
+	uint64_t data_offset;
+	uint64_t data_size;
+	uint32_t sector_size;
+	int read_only;
+	unsigned threads;
+};
+
+/**
+ * vol_fuse_serve() - the body of the volcrypt-fused daemon: mounts
+ * @cfg->mountpoint, writes one byte to @ready_fd (then closes it) once the
+ * file can be used, and serves until unmounted or SIGTERM/SIGINT/SIGHUP.
+ * Returns 0 after a clean shutdown, else -errno.
+ */
+int vol_fuse_serve(const struct vol_fuse_config *cfg, const struct vol_key *key,
+		   int ready_fd);
+
+/* ------------------------------------------------------------------ */
 /* Benchmarks                                                          */
 
 /**

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The interface between mapping.c (names, state, backend choice) and the
+ * backends that turn an unlocked volume into a block device.
+ */
+#ifndef LIBVOL_BACKEND_H
+#define LIBVOL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "libvol.h"
+
+/* Where mapping state lives: /run/volcrypt/NAME/{state,mnt/} */
+#define VOL_RUN_DIR "/run/volcrypt"
+
+/* Everything a backend needs to map a volume. */
+struct vol_map_request {
+	const char *name;
+	const char *target;              /* device or image file of the volume */
+	const char *run_dir;             /* VOL_RUN_DIR/NAME, already created */
+	char uuid[VOL_UUID_STRLEN];
+	const struct vol_key *key;
+	uint64_t data_offset;            /* bytes */
+	uint64_t data_size;              /* bytes */
+	uint32_t sector_size;
+	int read_only;
+	int allow_discards;
+	const char *fuse_helper;         /* NULL = default lookup */
+};
+
+/*
+ * Backends fill in info->device (and pid for fuse); mapping.c fills the
+ * rest from the request and records it.  All return 0 or -errno.
+ */
+
+/* dm-crypt through libdevmapper (dm_crypt.c). */
+int vol_dmcrypt_available(void);                  /* 1 if usable here, else 0 */
+int vol_dmcrypt_activate(const struct vol_map_request *req, struct vol_mapping_info *info);
+int vol_dmcrypt_deactivate(const char *name);     /* -EBUSY while open, -ENOENT */
+/* Sets info->stale if the dm device is gone; -ENOENT never (state decides). */
+int vol_dmcrypt_refresh(struct vol_mapping_info *info);
+
+/* fuse daemon + loop device (fuse_spawn.c). */
+int vol_fuse_activate(const struct vol_map_request *req, struct vol_mapping_info *info);
+/* -EBUSY while the loop device is open; cleans up a dead daemon's leftovers. */
+int vol_fuse_deactivate(const struct vol_mapping_info *info, const char *run_dir);
+/* Sets info->stale if the daemon is gone or its mount is dead. */
+int vol_fuse_refresh(struct vol_mapping_info *info, const char *run_dir);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Loop devices through the loop ioctls (no losetup). */
+#ifndef LIBVOL_LOOP_H
+#define LIBVOL_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VOL_LOOP_READ_ONLY 0x1
+#define VOL_LOOP_DIRECT_IO 0x2   /* O_DIRECT to the backing file */
+#define VOL_LOOP_AUTOCLEAR 0x4   /* detach when the last user closes it */
+
+/*
+ * Attach @path to a free loop device with logical block size @block_size
+ * (512 or 4096); the device path goes to @dev.  Returns 0 or -errno.
+ */
+int vol_loop_attach(const char *path, unsigned flags, uint32_t block_size,
+		    char *dev, size_t dev_len);
+
+/* Detach @dev: -EBUSY while something (a mount, a process) holds it open. */
+int vol_loop_detach(const char *dev);
+
+/* 1 if @dev is attached to a backing file, 0 if free, or -errno. */
+int vol_loop_is_attached(const char *dev);
+
+#endif
