@@ -16,6 +16,7 @@ struct command {
 	const char *summary;	/* one line for --help */
 	/* Returns the exit status; errors are reported before returning. */
 	int (*run)(const struct cli_opts *opts);
+	unsigned int optional_args;	/* how many may follow the required ones */
 };
 
 int cmd_format(const struct cli_opts *opts);
@@ -27,5 +28,8 @@ int cmd_test_key(const struct cli_opts *opts);
 int cmd_header_backup(const struct cli_opts *opts);
 int cmd_header_restore(const struct cli_opts *opts);
 int cmd_benchmark(const struct cli_opts *opts);
+int cmd_open(const struct cli_opts *opts);
+int cmd_close(const struct cli_opts *opts);
+int cmd_status(const struct cli_opts *opts);
 
 #endif /* VOLCRYPT_COMMAND_H */

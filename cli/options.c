@@ -33,6 +33,9 @@ enum option_id {
 	OPT_PBKDF_MEMORY,
 	OPT_PBKDF_PARALLEL,
 	OPT_PBKDF_FORCE_ITERATIONS,
+	OPT_BACKEND,
+	OPT_READ_ONLY,
+	OPT_ALLOW_DISCARDS,
 };
 
 struct option_spec {
@@ -65,6 +68,11 @@ static const struct option_spec option_table[] = {
 	{ "pbkdf-parallel", OPT_PBKDF_PARALLEL, OPTSET_KDF, "N", "Argon2id lanes" },
 	{ "pbkdf-force-iterations", OPT_PBKDF_FORCE_ITERATIONS, OPTSET_KDF, "N",
 	  "skip calibration: iterations (time cost)" },
+	{ "backend", OPT_BACKEND, OPTSET_MAP, "NAME",
+	  "auto (default), volcrypt, dm-crypt or fuse" },
+	{ "read-only", OPT_READ_ONLY, OPTSET_MAP, NULL, "map the volume read-only" },
+	{ "allow-discards", OPT_ALLOW_DISCARDS, OPTSET_MAP, NULL,
+	  "pass discards (TRIM) to the device; reveals unused blocks" },
 	{ "force", OPT_FORCE, OPTSET_FORCE, NULL, "override the safety check" },
 	{ "batch", OPT_BATCH, OPTSET_COMMON, NULL, "never ask for confirmation" },
 	{ "json", OPT_JSON, OPTSET_COMMON, NULL, "machine-readable output on stdout" },
@@ -215,6 +223,14 @@ static int option_kdf_type(const char *arg, enum vol_kdf_type *type)
 }
 
 /* Stores one parsed option in @opts.  Returns 0 or -EINVAL (reported). */
+static int option_backend(const char *arg, enum vol_backend *backend)
+{
+	if (vol_backend_parse(arg, backend) == 0)
+		return 0;
+	return report_error(-EINVAL, "--backend",
+			    "unknown backend '%s' (auto, volcrypt, dm-crypt or fuse)", arg);
+}
+
 static int apply_option(enum option_id id, const char *arg, struct cli_opts *opts)
 {
 	struct vol_kdf_params *kdf = &opts->kdf;
@@ -234,6 +250,9 @@ static int apply_option(enum option_id id, const char *arg, struct cli_opts *opt
 	case OPT_SECTOR_SIZE:
 		return option_u32("--sector-size", arg, &opts->sector_size);
 	case OPT_PBKDF:		return option_kdf_type(arg, &kdf->type);
+	case OPT_BACKEND:	return option_backend(arg, &opts->backend);
+	case OPT_READ_ONLY:	opts->read_only = true; return 0;
+	case OPT_ALLOW_DISCARDS:	opts->allow_discards = true; return 0;
 	case OPT_ITER_TIME:
 		return option_u32("--iter-time", arg, &kdf->iter_time_ms);
 	case OPT_PBKDF_MEMORY:
@@ -311,7 +330,7 @@ static enum parse_result take_arguments(const struct command *cmd, int argc, cha
 	int i;
 
 	for (i = optind; i < argc; i++) {
-		if (n == cmd->nargs || n == MAX_ARGS) {
+		if (n == cmd->nargs + cmd->optional_args || n == MAX_ARGS) {
 			report_error(-EINVAL, cmd->name, "unexpected argument '%s'", argv[i]);
 			return PARSE_FAILED;
 		}
@@ -387,7 +406,7 @@ void options_print_usage(const struct command *cmd, FILE *out)
 	size_t i;
 
 	fprintf(out, "Usage: volcrypt %s%s%s [OPTIONS]\n\n%s\n\nOptions:\n", cmd->name,
-		cmd->nargs ? " " : "", cmd->args, cmd->summary);
+		cmd->args[0] ? " " : "", cmd->args, cmd->summary);
 	for (i = 0; i < N_OPTIONS; i++)
 		if (accepts(cmd, &option_table[i]))
 			print_option_help(&option_table[i], out);

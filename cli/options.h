@@ -24,6 +24,7 @@ enum option_set {
 	OPTSET_KDF = 1u << 4,		/* --pbkdf, --iter-time, --pbkdf-* */
 	OPTSET_FORMAT = 1u << 5,	/* --size, --label, --sector-size, --uuid */
 	OPTSET_VOLUME_KEY = 1u << 6,	/* --volume-key */
+	OPTSET_MAP = 1u << 7,		/* --backend, --read-only, --allow-discards */
 };
 
 #define SLOT_ANY (-1)
@@ -31,7 +32,7 @@ enum option_set {
 struct cli_opts {
 	const struct command *command;
 	const char *target;		/* first argument */
-	const char *file;		/* second argument (header backup file) */
+	const char *file;		/* second argument (backup FILE, open's NAME) */
 
 	bool batch;
 	bool json;
@@ -50,6 +51,10 @@ struct cli_opts {
 	uint32_t sector_size;		/* 0: library default */
 
 	struct vol_kdf_params kdf;	/* zero fields: library defaults */
+
+	enum vol_backend backend;	/* VOL_BACKEND_AUTO when not given */
+	bool read_only;
+	bool allow_discards;
 };
 
 enum parse_result {

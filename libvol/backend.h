@@ -30,6 +30,9 @@ struct vol_map_request {
 	const char *fuse_helper;         /* NULL = default lookup */
 };
 
+/* 1 and its name if @path (device or image) is mapped now, else 0. */
+int vol_target_mapped(const char *path, char *name, size_t len);
+
 /*
  * Backends fill in info->device (and pid for fuse); mapping.c fills the
  * rest from the request and records it.  All return 0 or -errno.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "internal.h"
 #include "keyslot.h"
 #include "probe.h"
@@ -74,6 +75,10 @@ static int check_target(struct vol_device *dev, const struct vol_metadata *md, i
 			dev->path, (unsigned long long)dev->size,
 			(unsigned long long)(md->data_offset + md->sector_size));
 		return -ENODEV;
+	}
+	if (vol_target_mapped(dev->path, what, sizeof(what))) {
+		vol_err("%s is open as %s; close it first", dev->path, what);
+		return -EBUSY;
 	}
 	if (force)
 		return 0;

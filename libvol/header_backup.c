@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "internal.h"
 #include "volume.h"
 
@@ -115,8 +116,13 @@ static int check_restore_target(struct vol_device *dev, struct vol_metadata *bk,
 {
 	struct vol_metadata cur;
 	enum vol_copy_state st[VOL_COPIES];
+	char name[VOL_NAME_MAX + 1];
 	int r;
 
+	if (vol_target_mapped(dev->path, name, sizeof(name))) {
+		vol_err("%s is open as %s; close it first", dev->path, name);
+		return -EBUSY;
+	}
 	if (dev->size < bk->data_offset + bk->data_size) {
 		vol_err("%s is too small for the volume in the backup", dev->path);
 		return -ENODEV;

@@ -94,3 +94,17 @@ double vol_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+
+int vol_key_import(const uint8_t *bytes, size_t len, struct vol_key **out)
+{
+	struct vol_key *key;
+
+	if (!bytes || !out || len != VOL_VOLUME_KEY_BYTES)
+		return -EINVAL;
+	key = vol_key_alloc(len);
+	if (!key)
+		return -ENOMEM;
+	memcpy(key->bytes, bytes, len);
+	*out = key;
+	return 0;
+}

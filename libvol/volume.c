@@ -170,3 +170,10 @@ out:
 		vol_key_free(key);
 	return r;
 }
+
+int vol_key_verify(const struct vol_volume *vol, const struct vol_key *key)
+{
+	if (!vol || !key || key->len != vol->md.key_bytes)
+		return -EINVAL;
+	return vol_digest_verify(&vol->md.digest[0], key);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Printing a mapping (open, status): human form and JSON. */
+#include <inttypes.h>
+#include <stdbool.h>
+
+#include "json_out.h"
+#include "mapping_out.h"
+
+struct json_object *mapping_json(const struct vol_mapping_info *m)
+{
+	struct json_object *o = json_out_object();
+
+	json_out_set_string(o, "name", m->name);
+	json_out_set_string(o, "backend", vol_backend_name(m->backend));
+	json_out_set_string(o, "device", m->device);
+	json_out_set_string(o, "target", m->target);
+	json_out_set_string(o, "uuid", m->uuid);
+	json_out_set_u64(o, "size", m->size);
+	json_out_set_u64(o, "sector_size", m->sector_size);
+	json_out_set(o, "read_only", json_object_new_boolean(m->read_only));
+	json_out_set_int(o, "pid", m->pid);
+	json_out_set(o, "stale", json_object_new_boolean(m->stale));
+	return o;
+}
+
+void mapping_print(const struct vol_mapping_info *m, FILE *out)
+{
+	fprintf(out, "%s is %s.\n", m->name, m->stale ? "STALE (its backend is gone; "
+		"'volcrypt close' cleans it up)" : "active");
+	fprintf(out, "  backend:      %s\n", vol_backend_name(m->backend));
+	fprintf(out, "  device:       %s\n", m->device);
+	fprintf(out, "  target:       %s\n", m->target);
+	fprintf(out, "  uuid:         %s\n", m->uuid);
+	fprintf(out, "  size:         %" PRIu64 " bytes (%" PRIu64 " sectors of 512)\n",
+		m->size, m->size / 512);
+	fprintf(out, "  sector size:  %" PRIu32 "\n", m->sector_size);
+	fprintf(out, "  mode:         %s\n", m->read_only ? "read-only" : "read/write");
+	if (m->pid)
+		fprintf(out, "  daemon pid:   %d\n", m->pid);
+}

@@ -1,0 +1,436 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The VM test stage.  Boots the newest installed Debian kernel under qemu
+# (TCG: KVM hangs on these machines) with a busybox initramfs that holds
+# our binaries, the tools and kernel modules the tests need, and the test
+# scripts; /init runs every tests/vm/t_*.sh in that one boot and prints
+# "vm: N passed, N failed".  Exit status: 0 only if that line is there and
+# says 0 failed (a crash, an oops, a kernel warning or a timeout fails).
+#
+#   tests/vm/run.sh BUILD_DIR
+#
+# Optional environment (see tests/vm/README.md):
+#   VOLCRYPT_VM_TESTS         globs of scripts to run (default "t_*.sh")
+#   VOLCRYPT_VM_KVM=1         use KVM instead of TCG
+#   VOLCRYPT_VM_TIMEOUT       limit for the whole boot in seconds (600)
+#   VOLCRYPT_VM_TEST_TIMEOUT  limit per test script in seconds (300)
+#   VOLCRYPT_VM_MEM, _SMP     guest memory and CPUs (2G, 2)
+#   VOLCRYPT_VM_APPEND        extra kernel command line
+#   VOLCRYPT_VM_KO            extra .ko files (default: dm-target/*.ko if built)
+#   VOLCRYPT_VM_EXTRA_BINS    extra host programs, copied to /opt/volcrypt/bin
+#   VOLCRYPT_VM_KEEP=DIR      keep initramfs, staging tree and serial log in DIR
+#   VOLCRYPT_VM_SHELL=1       interactive shell after the tests (debugging)
+set -euo pipefail
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_DIR=$(cd "$VM_DIR/../.." && pwd)
+# What the VM stage needs from Debian, with the packages of tools.list.
+VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod zstd libc-bin
+	coreutils e2fsprogs util-linux fio dmsetup cryptsetup-bin keyutils fuse3 bash)
+
+die() {
+	echo "vm: error: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "vm: $*"
+}
+
+usage() {
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+}
+
+# ------------------------------------------------------------ prerequisites
+
+newest_kernel() {
+	local v best=""
+	# sort -V: 6.1.0-10 after 6.1.0-9.  Both the image and modules.dep must exist.
+	for v in $(ls /lib/modules 2>/dev/null | sort -V); do
+		if [ -f "/boot/vmlinuz-$v" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
+			best=$v
+		fi
+	done
+	printf '%s' "$best"
+}
+
+missing_prereqs() {
+	local t
+	command -v qemu-system-x86_64 >/dev/null || echo "qemu-system-x86_64"
+	[ -n "$(newest_kernel)" ] || echo "a Debian kernel (/boot/vmlinuz-* with /lib/modules)"
+	[ -x /bin/busybox ] || echo "busybox"
+	for t in cpio depmod ldconfig ldd zstd; do
+		PATH=/usr/sbin:/sbin:$PATH command -v "$t" >/dev/null || echo "$t"
+	done
+	while read -r t; do
+		PATH=/usr/sbin:/sbin:$PATH command -v "$t" >/dev/null || echo "$t"
+	done < <(list_entries "$VM_DIR/tools.list")
+}
+
+ensure_prereqs() {
+	local missing
+	missing=$(missing_prereqs | paste -sd, -)
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		die "missing: $missing. As root: apt-get install ${VM_PKGS[*]}"
+	fi
+	note "missing: $missing; installing ${VM_PKGS[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${VM_PKGS[@]}" >/dev/null
+	missing=$(missing_prereqs | paste -sd, -)
+	[ -z "$missing" ] || die "still missing after apt-get install: $missing"
+}
+
+# Non-comment, non-empty lines of a list file, inline comments removed.
+list_entries() {
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^[[:space:]]*$/d' "$1"
+}
+
+# ------------------------------------------------------------ staging files
+
+# copy_in SRC DEST: DEST is the path inside the initramfs; symlinks followed.
+copy_in() {
+	[ -e "$STAGE$2" ] && return 0
+	mkdir -p "$(dirname "$STAGE$2")"
+	cp -L --preserve=mode "$1" "$STAGE$2"
+}
+
+# copy_libs BINARY: every shared library ldd lists, and the dynamic loader,
+# at the same path as on the host.  Libraries from the build tree are
+# skipped: they are staged next to our binaries.
+copy_libs() {
+	local out lib
+	out=$(ldd "$1" 2>&1) || return 0 # static: "not a dynamic executable"
+	if grep -q 'not found' <<<"$out"; then
+		die "$1 needs libraries that are not installed:"$'\n'"$(grep 'not found' <<<"$out")"
+	fi
+	while read -r lib; do
+		case $lib in
+		"$BUILD_ABS"/*) ;;
+		*) copy_in "$lib" "$lib" ;;
+		esac
+	done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$out")
+}
+
+# copy_bin PROGRAM [DEST]: a host program with its libraries.
+copy_bin() {
+	copy_in "$1" "${2:-$1}"
+	copy_libs "$1"
+}
+
+stage_busybox() {
+	local a
+	copy_bin /bin/busybox /bin/busybox
+	for a in $(/bin/busybox --list); do
+		[ -e "$STAGE/bin/$a" ] || ln -s busybox "$STAGE/bin/$a"
+	done
+	# The kernel's usermode helper and scripts expect these paths.
+	mkdir -p "$STAGE/sbin"
+	ln -sf /bin/busybox "$STAGE/sbin/modprobe"
+	ln -sf /bin/busybox "$STAGE/sbin/insmod"
+	ln -sf /bin/busybox "$STAGE/sbin/rmmod"
+}
+
+stage_tools() {
+	local t path
+	while read -r t; do
+		path=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$t") || die "tool $t not found"
+		copy_bin "$path"
+	done < <(list_entries "$VM_DIR/tools.list")
+	# Test scripts start with #!/bin/bash; busybox has no bash applet.
+	ln -sf /usr/bin/bash "$STAGE/bin/bash"
+	[ -f /etc/mke2fs.conf ] && copy_in /etc/mke2fs.conf /etc/mke2fs.conf
+	return 0
+}
+
+# Our binaries go together into /opt/volcrypt/bin: the CLI finds
+# volcrypt-fused next to itself and both find libvol through $ORIGIN.
+stage_volcrypt() {
+	local f
+	for f in volcrypt libvol.so.1; do
+		[ -f "$BUILD_ABS/$f" ] || die "$BUILD_ABS/$f is missing: run make first"
+	done
+	for f in volcrypt volcrypt-fused libvol.so.1; do
+		if [ -f "$BUILD_ABS/$f" ]; then
+			copy_bin "$BUILD_ABS/$f" "/opt/volcrypt/bin/$f"
+		else
+			# Not fatal here: the tests that need it fail loudly in the VM.
+			note "warning: $BUILD_ABS/$f is not built; tests using it will fail"
+		fi
+	done
+	for f in ${VOLCRYPT_VM_EXTRA_BINS:-}; do
+		[ -f "$f" ] || die "VOLCRYPT_VM_EXTRA_BINS: $f does not exist"
+		copy_bin "$f" "/opt/volcrypt/bin/$(basename "$f")"
+	done
+	stage_helpers
+	mkdir -p "$STAGE/opt/volcrypt/tests/vm"
+	cp "$VM_DIR"/*.sh "$VM_DIR"/*.awk "$STAGE/opt/volcrypt/tests/vm/"
+	rm -f "$STAGE/opt/volcrypt/tests/vm/run.sh"
+}
+
+# Hook: tests/vm/*.c are small test programs using libvol's public API,
+# built here against the build tree with the project's warning flags and
+# installed next to volcrypt (they find libvol through $ORIGIN too).
+stage_helpers() {
+	local c bin
+	for c in "$VM_DIR"/*.c; do
+		[ -f "$c" ] || continue
+		bin=$WORK/bin/$(basename "$c" .c)
+		mkdir -p "$WORK/bin"
+		# shellcheck disable=SC2046 # pkg-config output is a word list
+		"${CC:-cc}" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+			-O2 -I"$TOP_DIR/libvol" $(pkg-config --cflags libgcrypt libkeyutils) \
+			-o "$bin" "$c" -L"$BUILD_ABS" -lvol -Wl,-rpath,'$ORIGIN' \
+			$(pkg-config --libs libgcrypt libkeyutils) ||
+			die "cannot build $c"
+		copy_bin "$bin" "/opt/volcrypt/bin/$(basename "$bin")"
+	done
+}
+
+# ------------------------------------------------------------ modules
+
+MODDIR=""
+declare -A MOD_SEEN=()
+LOAD_LIST=()
+
+mod_norm() {
+	local n=${1##*/}
+	n=${n%%.ko*}
+	printf '%s' "${n//-/_}"
+}
+
+# mod_dep_line NAME: the modules.dep line of module NAME ('-' and '_' alike).
+mod_dep_line() {
+	awk -v n="$1" '{
+		m = $1
+		sub(/:$/, "", m); sub(/.*\//, "", m); sub(/\.ko.*/, "", m); gsub(/-/, "_", m)
+		if (m == n) { print; exit }
+	}' "$MODDIR/modules.dep"
+}
+
+mod_builtin() {
+	awk -v n="$1" '{
+		m = $1
+		sub(/.*\//, "", m); sub(/\.ko$/, "", m); gsub(/-/, "_", m)
+		if (m == n) { found = 1; exit }
+	} END { exit !found }' "$MODDIR/modules.builtin"
+}
+
+# Modules an alias (e.g. crypto-crc32c in a softdep) stands for.
+mod_alias_targets() {
+	awk -v a="$1" '$1 == "alias" && $2 == a { print $3 }' "$MODDIR/modules.alias"
+}
+
+mod_softdeps_pre() {
+	awk -v m="$1" '$1 == "softdep" && $2 == m {
+		pre = 0
+		for (i = 3; i <= NF; i++) {
+			if ($i == "pre:") pre = 1
+			else if ($i == "post:") pre = 0
+			else if (pre) print $i
+		}
+	}' "$MODDIR/modules.softdep"
+}
+
+# mod_resolve KIND NAME [PARAMS]: queues NAME after its dependencies.
+# Returns 1 if the module exists nowhere (not a module, builtin or alias).
+mod_resolve() {
+	local kind=$1 name=$2 params=${3:-} n line path deps d a i found
+	n=$(mod_norm "$name")
+	[ -n "${MOD_SEEN[$n]:-}" ] && return 0
+	MOD_SEEN[$n]=1
+	line=$(mod_dep_line "$n")
+	if [ -z "$line" ]; then
+		mod_builtin "$n" && return 0
+		found=1
+		for a in $(mod_alias_targets "$name"); do
+			mod_resolve "$kind" "$a" && found=0
+		done
+		return $found
+	fi
+	for d in $(mod_softdeps_pre "$n"); do
+		mod_resolve "$kind" "$d" || note "warning: soft dependency $d of $n not found"
+	done
+	path=${line%%:*}
+	read -r -a deps <<<"${line#*:}"
+	# modules.dep lists the deepest dependencies last: load those first.
+	for ((i = ${#deps[@]} - 1; i >= 0; i--)); do
+		mod_resolve "$kind" "${deps[i]}"
+	done
+	copy_in "$MODDIR/$path" "/lib/modules/$KVER/$path"
+	LOAD_LIST+=("$kind $path${params:+ $params}")
+}
+
+stage_modules() {
+	local name params kind ko ver f
+	MODDIR=/lib/modules/$KVER
+	while read -r name params; do
+		kind=required
+		if [ "${name#\?}" != "$name" ]; then
+			kind=optional
+			name=${name#\?}
+		fi
+		if ! mod_resolve "$kind" "$name" "$params" && [ "$kind" = required ]; then
+			die "module $name (tests/vm/modules.list) not found for kernel $KVER"
+		fi
+	done < <(list_entries "$VM_DIR/modules.list")
+	# Hook: out-of-tree modules (dm-target) for the tests to modprobe.
+	for ko in ${VOLCRYPT_VM_KO-$(ls "$TOP_DIR"/dm-target/*.ko 2>/dev/null)}; do
+		[ -f "$ko" ] || die "VOLCRYPT_VM_KO: $ko does not exist"
+		ver=$(modinfo -F vermagic "$ko" | awk '{ print $1 }')
+		[ "$ver" = "$KVER" ] || die "$ko is built for kernel '$ver', the VM boots $KVER: rebuild it"
+		copy_in "$ko" "/lib/modules/$KVER/extra/$(basename "$ko")"
+		note "extra module: $(basename "$ko")"
+	done
+	for f in modules.builtin modules.builtin.modinfo modules.order; do
+		[ -f "$MODDIR/$f" ] && copy_in "$MODDIR/$f" "/lib/modules/$KVER/$f"
+	done
+	# modules.dep & co. for exactly what is staged: modprobe works in the VM.
+	depmod -b "$STAGE" "$KVER"
+	mkdir -p "$STAGE/etc/volcrypt-vm"
+	printf '%s\n' "${LOAD_LIST[@]}" >"$STAGE/etc/volcrypt-vm/modules"
+}
+
+# ------------------------------------------------------------ initramfs
+
+stage_base() {
+	local d
+	for d in bin sbin usr/bin usr/sbin lib lib64 etc proc sys dev tmp run mnt root; do
+		mkdir -p "$STAGE/$d"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$STAGE/etc/passwd"
+	printf 'root:x:0:\n' >"$STAGE/etc/group"
+	copy_in "$VM_DIR/init" /init
+	chmod 0755 "$STAGE/init"
+}
+
+# The loader finds libraries through a cache built for this tree.
+stage_ldcache() {
+	local d
+	for d in $(cd "$STAGE" && find lib lib64 usr/lib -name '*.so*' -printf '/%h\n' 2>/dev/null | sort -u); do
+		echo "$d"
+	done >"$STAGE/etc/ld.so.conf"
+	ldconfig -r "$STAGE"
+}
+
+write_config() {
+	cat >"$STAGE/etc/volcrypt-vm/config" <<EOF
+VM_KVER='$KVER'
+VM_TESTS='${VOLCRYPT_VM_TESTS:-t_*.sh}'
+VM_TEST_TIMEOUT='${VOLCRYPT_VM_TEST_TIMEOUT:-300}'
+VM_SHELL='${VOLCRYPT_VM_SHELL:-0}'
+EOF
+}
+
+build_initramfs() {
+	stage_base
+	stage_busybox
+	stage_tools
+	stage_volcrypt
+	stage_modules
+	stage_ldcache
+	write_config
+	(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
+		zstd -q -T0 -3 >"$WORK/initrd.img"
+}
+
+# ------------------------------------------------------------ boot
+
+qemu_cmd() {
+	local accel=(-accel tcg,thread=multi -cpu max)
+	[ "${VOLCRYPT_VM_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
+	QEMU=(timeout -k 10 "${VOLCRYPT_VM_TIMEOUT:-600}"
+		qemu-system-x86_64 "${accel[@]}" -smp "${VOLCRYPT_VM_SMP:-2}"
+		-m "${VOLCRYPT_VM_MEM:-2G}" -nographic -no-reboot -net none
+		-kernel "/boot/vmlinuz-$KVER" -initrd "$WORK/initrd.img"
+		-append "console=ttyS0 panic=-1 quiet ${VOLCRYPT_VM_APPEND:-}")
+}
+
+# Streams the serial console to stdout and $LOG; notes when /init started.
+boot() {
+	local line t0 now
+	qemu_cmd
+	t0=$EPOCHREALTIME
+	INIT_AT=""
+	if [ "${VOLCRYPT_VM_SHELL:-0}" = 1 ]; then
+		"${QEMU[@]:4}" | tee "$LOG"
+		return 0
+	fi
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		if [ -z "$INIT_AT" ] && [[ $line == "vm: init "* ]]; then
+			now=$EPOCHREALTIME
+			INIT_AT=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+		fi
+		printf '%s\n' "$line"
+		printf '%s\n' "$line" >>"$LOG"
+	done < <({ "${QEMU[@]}" </dev/null 2>&1; echo "vm-host: qemu exit status $?"; } |
+		sed -u 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')
+}
+
+# ------------------------------------------------------------ verdict
+
+verdict() {
+	local summary passed failed bad=0 problems
+	summary=$(grep -E '^(vm: )?[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n1 || true)
+	problems=$(grep -E 'Kernel panic|BUG:|Oops|WARNING: CPU|general protection fault' "$LOG" || true)
+	echo
+	if [ -z "$summary" ]; then
+		echo "vm: FAILED: no summary line (the VM crashed, hung or timed out)"
+		grep -E '^vm-host: ' "$LOG" || true
+		bad=1
+	else
+		summary=${summary#vm: }
+		passed=${summary%% passed*}
+		failed=${summary#*passed, }
+		failed=${failed%% failed}
+		[ "$failed" -eq 0 ] || bad=1
+		[ "$passed" -gt 0 ] || { echo "vm: FAILED: nothing passed"; bad=1; }
+	fi
+	if [ -n "$problems" ]; then
+		echo "vm: FAILED: the kernel reported problems on the console:"
+		printf '%s\n' "$problems" | head -n 20 | sed 's/^/    /'
+		bad=1
+	fi
+	if grep -q '^FAIL' "$LOG"; then
+		echo "vm: failures:"
+		grep '^FAIL' "$LOG" | sed 's/^/    /'
+	fi
+	echo "vm: kernel $KVER; initramfs $(du -h "$WORK/initrd.img" | cut -f1) built in ${BUILD_S}s;" \
+		"/init reached after ${INIT_AT:-?}s; whole VM stage $(( SECONDS - START ))s"
+	echo "vm: ${summary:-no result}"
+	return $bad
+}
+
+main() {
+	[ $# -eq 1 ] || usage
+	[ -d "$1" ] || die "build directory '$1' does not exist: run make first"
+	BUILD_ABS=$(cd "$1" && pwd)
+	START=$SECONDS
+	ensure_prereqs
+	KVER=$(newest_kernel)
+	[ -r "/boot/vmlinuz-$KVER" ] || die "/boot/vmlinuz-$KVER is not readable (run as root)"
+	if [ -n "${VOLCRYPT_VM_KEEP:-}" ]; then
+		WORK=$VOLCRYPT_VM_KEEP
+		rm -rf "$WORK"
+		mkdir -p "$WORK"
+	else
+		WORK=$(mktemp -d "${TMPDIR:-/tmp}/volcrypt-vm.XXXXXX")
+		trap 'rm -rf "$WORK"' EXIT
+	fi
+	STAGE=$WORK/root
+	LOG=$WORK/serial.log
+	mkdir -p "$STAGE"
+	note "kernel $KVER, building the initramfs"
+	build_initramfs
+	BUILD_S=$(( SECONDS - START ))
+	note "booting ($([ "${VOLCRYPT_VM_KVM:-0}" = 1 ] && echo KVM || echo TCG))"
+	: >"$LOG"
+	boot
+	[ "${VOLCRYPT_VM_SHELL:-0}" = 1 ] && return 0
+	verdict
+}
+
+main "$@"
