@@ -9,7 +9,7 @@
 #include "mapping_state.h"
 #include "unit.h"
 
-START_TEST(names)
+START_TEST(name_rules)
 {
 	char longest[VOL_NAME_MAX + 2];
 
@@ -87,7 +87,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("mapping");
 	TCase *tc = tcase_create("mapping");
 
-	tcase_add_test(tc, names);
+	tcase_add_test(tc, name_rules);
 	tcase_add_test(tc, backend_names);
 	tcase_add_test(tc, state_round_trip);
 	suite_add_tcase(s, tc);

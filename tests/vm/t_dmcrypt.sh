@@ -43,7 +43,6 @@ check_not "key absent from dmsetup table" contains_hex "$T/table.plain" "$key"
 hexuuid=${uuid//-/}
 check_eq "dm UUID marks the device as volcrypt's" \
 	"$(dmsetup info -c --noheadings -o uuid "$NAME")" "CRYPT-VOLCRYPT-$hexuuid-$NAME"
-check_not "no volcrypt key left in any keyring" grep -q 'logon.*volcrypt:' /proc/keys
 
 # ---------------------------------------------------------------- status
 
@@ -104,6 +103,29 @@ check_not "writes refused on a read-only mapping" \
 expect_exit 0 vc status "$NAME" --json
 jcheck "status: read_only" "$OUT" .read_only true
 EXPECT_NAME="close read-only" expect_exit 0 vc close "$NAME"
+
+# ---------------------------------------------------------------- keyring
+
+# In a process that stays alive after mapping (a daemon using libvol), the
+# key must be gone from its keyrings once the table is loaded.
+at_exit vc close "$NAME"
+if /opt/volcrypt/bin/vm_keyring_probe "$DEV" "$NAME" "$P0" >"$OUT" 2>&1; then
+	ok "key dropped from the keyrings after the table load (in-process)"
+else
+	fail "key dropped from the keyrings after the table load (in-process)"
+	diag_file output "$OUT"
+fi
+check "the in-process mapping works" fsck_clean "$MAPPER"
+
+# ---------------------------------------------------------------- stale
+
+# The dm device disappears behind volcrypt's back: status says stale,
+# close cleans up the record.
+dmsetup remove "$NAME" >/dev/null 2>&1
+expect_exit 0 vc status "$NAME" --json
+jcheck "status: stale after the dm device vanished" "$OUT" .stale true
+EXPECT_NAME="close a stale mapping" expect_exit 0 vc close "$NAME"
+EXPECT_NAME="status after cleaning" expect_exit 4 vc status "$NAME"
 
 # ---------------------------------------------------------------- names
 
