@@ -62,6 +62,33 @@ run format disk.img --batch --key-file first.key "${FAST[@]}" --label demo
 say "Show the header (no secrets in it)"
 run dump disk.img
 
+say "Open it as a block device, put a filesystem on it, write a file"
+echo "'auto' picks the kernel target, else dm-crypt, else (as on hosts without"
+echo "device-mapper) the fuse backend: a userspace daemon plus a loop device."
+printf '$ volcrypt open disk.img demo --key-file first.key\n'
+dev=$("$VC" open disk.img demo --key-file first.key) || { echo "demo: open failed" >&2; exit 1; }
+trap '"$VC" close demo >/dev/null 2>&1; umount "$dir/mnt" 2>/dev/null; rm -rf "$dir"' EXIT
+echo "block device: $dev"
+run status demo
+mkdir mnt
+mkfs.ext4 -q -L demo "$dev" && mount "$dev" mnt || { echo "demo: mkfs/mount failed" >&2; exit 1; }
+echo "The secret plans of the demo" > mnt/plans.txt
+sha256sum mnt/plans.txt | tee plans.sha256
+umount mnt
+run close demo
+
+say "The image holds only ciphertext"
+if grep -q "secret plans" disk.img; then
+	echo "demo: plaintext found in the image!" >&2
+	exit 1
+fi
+echo "grep for the file's text in disk.img: not found."
+
+say "Reopen read-only and check the file"
+dev=$("$VC" open disk.img demo --key-file first.key --read-only) || exit 1
+mount -o ro "$dev" mnt && sha256sum -c plans.sha256 && umount mnt || exit 1
+run close demo
+
 say "Add a second passphrase"
 run add-key disk.img --key-file first.key --new-key-file second.key "${FAST[@]}"
 

@@ -102,7 +102,8 @@ copy_in() {
 # skipped: they are staged next to our binaries.
 copy_libs() {
 	local out lib
-	out=$(ldd "$1" 2>&1) || return 0 # static: "not a dynamic executable"
+	# Helpers built in $WORK find libvol in the build tree only at run time.
+	out=$(LD_LIBRARY_PATH=$BUILD_ABS ldd "$1" 2>&1) || return 0 # static binary
 	if grep -q 'not found' <<<"$out"; then
 		die "$1 needs libraries that are not installed:"$'\n'"$(grep 'not found' <<<"$out")"
 	fi
