@@ -29,7 +29,7 @@ DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux
 	openssl python3 perl coreutils fuse3 fio
 # The VM tests boot Debian's kernel under qemu with these in an initramfs.
 DEB_VM_PKGS    := qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
-	cryptsetup-bin dmsetup keyutils kmod cpio
+	cryptsetup-bin dmsetup keyutils kmod cpio zstd
 DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS) $(DEB_VM_PKGS)
 
 LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup fuse3 libkeyutils

@@ -15,10 +15,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -39,6 +37,27 @@ int vol_dmcrypt_available(void)
 	return vol_dm_target_available(DMCRYPT_TARGET, DMCRYPT_MODULE, NULL);
 }
 
+/*
+ * Keyring key references need crypt target 1.18.1 (Linux 4.10); a target
+ * that is only loadable (version unknown) comes from the running kernel's
+ * own modules, which are newer than that on anything libvol builds on.
+ */
+static int dmcrypt_usable(void)
+{
+	uint32_t v[3];
+
+	if (!vol_dm_target_available(DMCRYPT_TARGET, DMCRYPT_MODULE, v)) {
+		vol_err("dm-crypt: device-mapper or its crypt target is not available here");
+		return -ENODEV;
+	}
+	if (v[0] == 1 && (v[1] < 18 || (v[1] == 18 && v[2] < 1))) {
+		vol_err("dm-crypt: crypt target %u.%u.%u cannot take keys from the keyring "
+			"(1.18.1 or later needed)", v[0], v[1], v[2]);
+		return -ENODEV;
+	}
+	return 0;
+}
+
 static int check_request(const struct vol_map_request *req)
 {
 	uint32_t ss = req->sector_size;
@@ -55,31 +74,6 @@ static int check_request(const struct vol_map_request *req)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/*
- * The loop device for an image file is made auto-clearing only once the
- * dm table holds it open: autoclear detaches on the last close, and the
- * attach itself closes its descriptor.  Removing the dm device is then
- * the last close, so the loop device goes with the mapping.
- */
-static int loop_set_autoclear(const char *dev)
-{
-	struct loop_info64 info;
-	int fd, r = 0;
-
-	fd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0) {
-		r = -errno;
-	} else {
-		info.lo_flags |= LO_FLAGS_AUTOCLEAR;
-		if (ioctl(fd, LOOP_SET_STATUS64, &info) < 0)
-			r = -errno;
-	}
-	close(fd);
-	return r;
 }
 
 /*
@@ -181,6 +175,9 @@ static int create_mapping(const struct vol_map_request *req, const char *devno)
 	vol_dm_key_drop(serial);
 	if (r == -EEXIST)
 		vol_err("dm-crypt: a device-mapper device named %s exists already", req->name);
+	else if (r == -EBUSY)
+		vol_err("dm-crypt: %s is in use by someone else (mounted, or held open "
+			"exclusively)", req->target);
 	else if (r)
 		vol_err("dm-crypt: cannot create %s: %s (the kernel log may say why)",
 			req->name, vol_strerror(r));
@@ -195,16 +192,15 @@ int vol_dmcrypt_activate(const struct vol_map_request *req, struct vol_mapping_i
 	r = check_request(req);
 	if (r)
 		return r;
-	if (!vol_dmcrypt_available()) {
-		vol_err("dm-crypt: device-mapper or its crypt target is not available here");
-		return -ENODEV;
-	}
+	r = dmcrypt_usable();
+	if (r)
+		return r;
 	r = backing_device(req, dev, sizeof(dev), devno, sizeof(devno), &loop);
 	if (r)
 		return r;
 	r = create_mapping(req, devno);
 	if (r == 0 && loop) {
-		r = loop_set_autoclear(dev);
+		r = vol_loop_set_autoclear(dev);
 		if (r) {
 			vol_err("dm-crypt: cannot make %s detach on close: %s", dev,
 				vol_strerror(r));

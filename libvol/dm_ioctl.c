@@ -259,39 +259,92 @@ static int add_targets(struct dm_task *dmt, const struct vol_dm_create *req)
 	return 0;
 }
 
-/* Called with dm_lock held; the node exists when this returns 0. */
-static int run_create(const struct vol_dm_create *req)
+/* Creates the device without a table.  EBUSY: the name or uuid is taken. */
+static int create_empty(const struct vol_dm_create *req)
 {
 	struct dm_task *dmt;
-	uint32_t cookie = 0;
-	int r = -ENOMEM, ok;
+	int r = -ENOMEM;
 
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, req->name) || !dm_task_set_uuid(dmt, req->uuid))
-		goto out;
-	/* Whatever the table holds, the kernel wipes the ioctl buffers. */
-	if (!dm_task_secure_data(dmt))
-		goto out;
-	if (req->read_only && !dm_task_set_ro(dmt))
+	if (dm_task_set_name(dmt, req->name) && dm_task_set_uuid(dmt, req->uuid))
+		r = dm_task_run(dmt) ? 0 : task_errno(dmt, -EIO);
+	dm_task_destroy(dmt);
+	return r == -EBUSY ? -EEXIST : r;
+}
+
+/*
+ * Loads the table.  The task is always marked secure: the kernel wipes
+ * its ioctl buffers, whatever the table holds.  EBUSY here means a device
+ * in the table is claimed by someone else (mounted).
+ */
+static int load_table(const struct vol_dm_create *req)
+{
+	struct dm_task *dmt;
+	int r = -ENOMEM;
+
+	dmt = dm_task_create(DM_DEVICE_RELOAD);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, req->name) || !dm_task_secure_data(dmt) ||
+	    (req->read_only && !dm_task_set_ro(dmt)))
 		goto out;
 	r = add_targets(dmt, req);
-	if (r)
+	if (!r)
+		r = dm_task_run(dmt) ? 0 : task_errno(dmt, -EINVAL);
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/*
+ * Runs a resume or remove with a udev cookie: udev (when it runs) has
+ * made or removed /dev/mapper/NAME when dm_udev_wait returns; without
+ * udev libdevmapper does it itself in dm_udev_wait.
+ */
+static int run_with_cookie(int type, const char *name, int retry)
+{
+	struct dm_task *dmt;
+	uint32_t cookie = 0;
+	int r = -ENOMEM;
+
+	dmt = dm_task_create(type);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name))
 		goto out;
+	if (retry)
+		dm_task_retry_remove(dmt);
 	if (!dm_task_set_cookie(dmt, &cookie, 0)) {
 		r = -EIO;
 		goto out;
 	}
-	/* Create, load and resume; libdevmapper removes the device if the load fails. */
-	ok = dm_task_run(dmt);
-	r = ok ? 0 : task_errno(dmt, -EINVAL);
-	/* Waits for udev, or makes the node itself; needed on failure too. */
-	dm_udev_wait(cookie);
-	if (r == -EBUSY)
-		r = -EEXIST; /* the kernel's word for "name or uuid taken" */
+	r = dm_task_run(dmt) ? 0 : task_errno(dmt, -EIO);
+	dm_udev_wait(cookie); /* also on failure: releases the cookie */
 out:
 	dm_task_destroy(dmt);
+	return r;
+}
+
+/*
+ * Create, load, resume as three ioctls rather than libdevmapper's combined
+ * DM_DEVICE_CREATE-with-table, which loses the errno of a failed load
+ * (EBUSY for a mounted device came back as a bare failure).  Called with
+ * dm_lock held; a half-made device is removed again.
+ */
+static int run_create(const struct vol_dm_create *req)
+{
+	int r;
+
+	r = create_empty(req);
+	if (r)
+		return r;
+	r = load_table(req);
+	if (!r)
+		r = run_with_cookie(DM_DEVICE_RESUME, req->name, 0);
+	if (r)
+		run_with_cookie(DM_DEVICE_REMOVE, req->name, 1);
 	return r;
 }
 
@@ -338,34 +391,6 @@ int vol_dm_create_device(const struct vol_dm_create *req)
 	return r;
 }
 
-/* Called with dm_lock held. */
-static int run_remove(const char *name)
-{
-	struct dm_task *dmt;
-	uint32_t cookie = 0;
-	int r = -ENOMEM;
-
-	dmt = dm_task_create(DM_DEVICE_REMOVE);
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name))
-		goto out;
-	/*
-	 * Rides out a transient opener (udev's blkid probe after create); a
-	 * real user was refused by the caller's open_count check already.
-	 */
-	dm_task_retry_remove(dmt);
-	if (!dm_task_set_cookie(dmt, &cookie, 0)) {
-		r = -EIO;
-		goto out;
-	}
-	r = dm_task_run(dmt) ? 0 : task_errno(dmt, -EIO);
-	dm_udev_wait(cookie);
-out:
-	dm_task_destroy(dmt);
-	return r;
-}
-
 int vol_dm_remove_device(const char *name)
 {
 	struct vol_dm_info info;
@@ -378,7 +403,11 @@ int vol_dm_remove_device(const char *name)
 	if (r == 0 && info.open_count > 0)
 		r = -EBUSY;
 	else if (r == 0)
-		r = run_remove(name);
+		/*
+		 * Retried: rides out a transient opener (udev's blkid probe
+		 * after create); a real user was refused by open_count above.
+		 */
+		r = run_with_cookie(DM_DEVICE_REMOVE, name, 1);
 	dm_end();
 	if (r == -ENXIO)
 		r = -ENOENT; /* removed by someone else meanwhile */

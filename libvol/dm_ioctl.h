@@ -64,10 +64,12 @@ int vol_dm_available(void);
 int vol_dm_target_available(const char *type, const char *module, uint32_t version[3]);
 
 /*
- * Creates, loads and resumes a device in one task; /dev/mapper/NAME exists
- * on return (udev cookie when udev runs, libdevmapper's own node creation
- * when it does not).  Tasks are always marked secure: the kernel wipes
- * the ioctl buffers holding the table.  -EEXIST if the name is taken,
+ * Creates, loads and resumes a device (removed again if a step fails);
+ * /dev/mapper/NAME exists on return (udev cookie when udev runs,
+ * libdevmapper's own node creation when it does not).  The table load is
+ * always marked secure: the kernel wipes the ioctl buffers holding the
+ * table.  -EEXIST if the name is taken,
+ * -EBUSY if a device in the table is claimed by someone else (mounted),
  * -EINVAL if the kernel rejects the table (details in the kernel log).
  */
 int vol_dm_create_device(const struct vol_dm_create *req);

@@ -30,8 +30,6 @@ static int configure(int loop_fd, int file_fd, unsigned flags, uint32_t block_si
 		cfg.info.lo_flags |= LO_FLAGS_READ_ONLY;
 	if (flags & VOL_LOOP_DIRECT_IO)
 		cfg.info.lo_flags |= LO_FLAGS_DIRECT_IO;
-	if (flags & VOL_LOOP_AUTOCLEAR)
-		cfg.info.lo_flags |= LO_FLAGS_AUTOCLEAR;
 	if (ioctl(loop_fd, LOOP_CONFIGURE, &cfg) < 0)
 		return -errno;
 	return 0;
@@ -81,6 +79,25 @@ int vol_loop_attach(const char *path, unsigned flags, uint32_t block_size,
 	close(file_fd); /* the loop device holds its own reference */
 	if (r)
 		vol_err("cannot attach %s to a loop device: %s", path, vol_strerror(r));
+	return r;
+}
+
+int vol_loop_set_autoclear(const char *dev)
+{
+	struct loop_info64 info;
+	int fd, r = 0;
+
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0) {
+		r = -errno;
+	} else {
+		info.lo_flags |= LO_FLAGS_AUTOCLEAR;
+		if (ioctl(fd, LOOP_SET_STATUS64, &info) < 0)
+			r = -errno;
+	}
+	close(fd);
 	return r;
 }
 

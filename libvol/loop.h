@@ -8,7 +8,6 @@
 
 #define VOL_LOOP_READ_ONLY 0x1
 #define VOL_LOOP_DIRECT_IO 0x2   /* O_DIRECT to the backing file */
-#define VOL_LOOP_AUTOCLEAR 0x4   /* detach when the last user closes it */
 
 /*
  * Attach @path to a free loop device with logical block size @block_size
@@ -16,6 +15,13 @@
  */
 int vol_loop_attach(const char *path, unsigned flags, uint32_t block_size,
 		    char *dev, size_t dev_len);
+
+/*
+ * Make @dev detach itself at its last close.  Only useful once something
+ * (a dm table) holds it open: set at attach time, the attach's own close
+ * would already detach it.
+ */
+int vol_loop_set_autoclear(const char *dev);
 
 /* Detach @dev: -EBUSY while something (a mount, a process) holds it open. */
 int vol_loop_detach(const char *dev);

@@ -234,6 +234,19 @@ wait_for_path() {
 	return 1
 }
 
+# wait_until MS CMD...: polls CMD (bounded) until it succeeds, for kernel
+# work that may finish after the syscall returns (an auto-clearing loop
+# device).  Returns CMD's last status.
+wait_until() {
+	local ms=$1 i
+	shift
+	for ((i = 0; i < ms; i += 10)); do
+		"$@" && return 0
+		sleep 0.01
+	done
+	"$@"
+}
+
 dev_size() {                        # dev_size DEV: bytes
 	blockdev --getsize64 "$1"
 }
@@ -305,4 +318,29 @@ dm_remove() {
 
 ms_now() {
 	date +%s%3N
+}
+
+# ------------------------------------------------------------ kernel log
+
+KLOG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN:|KASAN:|blocked for more than|kernel BUG|leak'
+KMSG_MARK=""
+
+# kmsg_mark: puts a unique line in the kernel log; kernel_log_clean
+# looks only at what came after it (e.g. one load/unload cycle).
+kmsg_mark() {
+	KMSG_MARK="volcrypt-vm-mark $TEST_NAME $$ $(date +%s%N)"
+	echo "$KMSG_MARK" >/dev/kmsg
+}
+
+# kernel_log_clean NAME: asserts no warning, oops or leak report since the mark.
+kernel_log_clean() {
+	local since
+	since=$(dmesg | awk -v m="$KMSG_MARK" 'BEGIN { found = m == "" } found { print }
+		!found && index($0, m) { found = 1 }')
+	if grep -Eq "$KLOG_BAD" <<<"$since"; then
+		fail "$1" "kernel log since the mark:"
+		grep -E -A8 "$KLOG_BAD" <<<"$since" | head -n 30 | sed 's/^/       | /'
+		return 1
+	fi
+	ok "$1"
 }

@@ -48,7 +48,7 @@ usage() {
 newest_kernel() {
 	local v best=""
 	# sort -V: 6.1.0-10 after 6.1.0-9.  Both the image and modules.dep must exist.
-	for v in $(ls /lib/modules 2>/dev/null | sort -V); do
+	for v in $(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V); do
 		if [ -f "/boot/vmlinuz-$v" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
 			best=$v
 		fi
@@ -61,7 +61,7 @@ missing_prereqs() {
 	command -v qemu-system-x86_64 >/dev/null || echo "qemu-system-x86_64"
 	[ -n "$(newest_kernel)" ] || echo "a Debian kernel (/boot/vmlinuz-* with /lib/modules)"
 	[ -x /bin/busybox ] || echo "busybox"
-	for t in cpio depmod ldconfig ldd zstd; do
+	for t in cpio depmod ldconfig ldd; do
 		PATH=/usr/sbin:/sbin:$PATH command -v "$t" >/dev/null || echo "$t"
 	done
 	while read -r t; do
@@ -180,7 +180,7 @@ stage_helpers() {
 		[ -f "$c" ] || continue
 		bin=$WORK/bin/$(basename "$c" .c)
 		mkdir -p "$WORK/bin"
-		# shellcheck disable=SC2046 # pkg-config output is a word list
+		# shellcheck disable=SC2046,SC2016 # pkg-config words; $ORIGIN is for ld
 		"${CC:-cc}" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
 			-O2 -I"$TOP_DIR/libvol" $(pkg-config --cflags libgcrypt libkeyutils) \
 			-o "$bin" "$c" -L"$BUILD_ABS" -lvol -Wl,-rpath,'$ORIGIN' \
@@ -333,13 +333,17 @@ build_initramfs() {
 	stage_modules
 	stage_ldcache
 	write_config
+	# zstd unpacks faster in the guest; Debian's kernel takes gzip too.
+	local compress=(gzip -1)
+	command -v zstd >/dev/null && compress=(zstd -q -T0 -3)
 	(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
-		zstd -q -T0 -3 >"$WORK/initrd.img"
+		"${compress[@]}" >"$WORK/initrd.img"
 }
 
 # ------------------------------------------------------------ boot
 
 qemu_cmd() {
+	# shellcheck disable=SC2054 # commas belong to qemu's option syntax
 	local accel=(-accel tcg,thread=multi -cpu max)
 	[ "${VOLCRYPT_VM_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
 	QEMU=(timeout -k 10 "${VOLCRYPT_VM_TIMEOUT:-600}"
@@ -374,13 +378,16 @@ boot() {
 # ------------------------------------------------------------ verdict
 
 verdict() {
-	local summary passed failed bad=0 problems
+	local summary passed failed bad=0 problems qemu_rc
 	summary=$(grep -E '^(vm: )?[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n1 || true)
 	problems=$(grep -E 'Kernel panic|BUG:|Oops|WARNING: CPU|general protection fault' "$LOG" || true)
 	echo
+	qemu_rc=$(sed -n 's/^vm-host: qemu exit status //p' "$LOG" | tail -n1)
 	if [ -z "$summary" ]; then
-		echo "vm: FAILED: no summary line (the VM crashed, hung or timed out)"
-		grep -E '^vm-host: ' "$LOG" || true
+		case $qemu_rc in
+		124 | 137) echo "vm: FAILED: timed out after ${VOLCRYPT_VM_TIMEOUT:-600}s (VOLCRYPT_VM_TIMEOUT)" ;;
+		*) echo "vm: FAILED: no summary line: the VM crashed or qemu failed (exit status ${qemu_rc:-?})" ;;
+		esac
 		bad=1
 	else
 		summary=${summary#vm: }

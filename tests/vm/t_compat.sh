@@ -10,6 +10,8 @@
 #
 # Two regions are used: the start of the data area and its last 2 MiB, so
 # that a wrong IV (sector numbering, 512 vs 4096 units) cannot pass.
+# shellcheck disable=SC2317 # helpers are called through check/expect_exit
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 DEV=/dev/ram0

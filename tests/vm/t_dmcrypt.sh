@@ -6,6 +6,7 @@
 # survives mkfs/mount/write/umount/fsck, the key never shows in the dm
 # table (a logon keyring reference instead), close refuses while mounted,
 # and close removes the device (and the loop device of an image).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 DEV=/dev/ram0
@@ -13,6 +14,7 @@ NAME=vmdm
 MAPPER=/dev/mapper/$NAME
 MNT=$T/mnt
 mkdir -p "$MNT"
+kmsg_mark
 
 # ---------------------------------------------------------------- open
 
@@ -137,9 +139,28 @@ EXPECT_NAME="close of a foreign dm device" expect_exit 4 vc close "$NAME"
 check "foreign dm device left alone" bash -c "DM_DISABLE_UDEV=1 dmsetup info $NAME >/dev/null 2>&1"
 dm_remove "$NAME"
 
+# ---------------------------------------------------------------- target claimed
+
+# A target someone else holds exclusively cannot be mapped: exit 5 with a
+# reason, and no half-made dm device.  The holder is swap: mkswap damages
+# metadata copy 0 only, copy 1 (at 4 MiB) still opens the volume.
+DEV2=/dev/ram1
+wipe_dev "$DEV2" $((20 * MiB))
+fmt "$DEV2" || finish
+if mkswap "$DEV2" >"$OUT" 2>&1 && swapon "$DEV2" 2>>"$OUT"; then
+	at_exit swapoff "$DEV2"
+	EXPECT_NAME="open a target held by swap" expect_exit 5 vc open "$DEV2" "$NAME" \
+		--backend dm-crypt --key-file "$P0"
+	check "the reason names the target as in use" grep -q "$DEV2 is in use" "$ERR"
+	check_not "no dm device left after the refused open" \
+		bash -c "DM_DISABLE_UDEV=1 dmsetup info $NAME >/dev/null 2>&1"
+	swapoff "$DEV2"
+else
+	fail "swap on $DEV2 to claim it" "$(cat "$OUT")"
+fi
+
 # ---------------------------------------------------------------- 4096-byte sectors, discards
 
-DEV2=/dev/ram1
 wipe_dev "$DEV2" $((20 * MiB))
 fmt "$DEV2" --sector-size 4096 || finish
 EXPECT_NAME="open 4096-byte volume with --allow-discards" \
@@ -173,6 +194,11 @@ check "umount" umount "$MNT"
 check "e2fsck -fn clean" fsck_clean "$MAPPER"
 check_not "no plaintext in the image" contains_text "$IMG" "$MARK"
 EXPECT_NAME="close image mapping" expect_exit 0 vc close "$NAME"
-check_eq "loop device detached with the mapping" "$(losetup -n -O NAME -j "$IMG")" ""
+# shellcheck disable=SC2317 # called through wait_until
+no_loop_on() {
+	[ -z "$(losetup -n -O NAME -j "$1")" ]
+}
+check "loop device detached with the mapping" wait_until 2000 no_loop_on "$IMG"
 
+kernel_log_clean "no kernel warning during the dm-crypt tests"
 finish

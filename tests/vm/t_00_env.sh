@@ -5,6 +5,7 @@
 # starts (its libraries are all there), the kernel has device-mapper with
 # the crypt target, ramdisks, loop, fuse and a keyring the kernel can read
 # logon keys from.  A failure here explains failures further on.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # Each program runs far enough to print its version: the loader found
@@ -23,6 +24,13 @@ check "ramdisk /dev/ram1" test -b /dev/ram1
 check "loop control" test -c /dev/loop-control
 check "fuse device" test -c /dev/fuse
 check "no udev in the VM (libdevmapper makes nodes itself)" test ! -e /run/udev/control
+
+# modprobe works on what run.sh staged (the dm-target tests load and
+# unload their module this way); nothing uses dm-crypt yet.
+check "rmmod dm_crypt" rmmod dm_crypt
+check_not "dm-crypt unloaded" test -d /sys/module/dm_crypt
+check "modprobe dm-crypt (modules.dep of the initramfs)" modprobe dm-crypt
+check "dm-crypt loaded again" test -d /sys/module/dm_crypt
 
 # A logon key cannot be read back from user space, but the kernel finds it.
 # The user keyring: /init has no session keyring, and "@s" would make one
