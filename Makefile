@@ -181,7 +181,20 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBVOL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIBVOL_OBJ) $(TEST_LIBS)
 
-bench: all $(BENCH_BIN)
+# Bench only: the fuse daemon without the cipher (tests/bench/bench_fuse.sh).
+# Never installed: it stores data in plaintext.
+FUSED_NOCRYPTO := $(BUILD)/bench/helpers/volcrypt-fused-nocrypto
+FUSED_NOCRYPTO_OBJ := $(BUILD)/bench/helpers/fuse_backend_nocrypto.o
+
+$(FUSED_NOCRYPTO_OBJ): libvol/fuse_backend.c $(LIBVOL_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(LIBVOL_CFLAGS) -DVOL_FUSE_BENCH_NO_CRYPTO -c $< -o $@
+
+$(FUSED_NOCRYPTO): $(FUSED_OBJ) $(FUSED_NOCRYPTO_OBJ) \
+		$(filter-out $(BUILD)/libvol/fuse_backend.o,$(LIBVOL_OBJ))
+	$(CC) -o $@ $^ -Wl,-z,relro,-z,now $(LIBVOL_LIBS)
+
+bench: all $(BENCH_BIN) $(FUSED_NOCRYPTO)
 	@tests/bench/run.sh $(BUILD)
 
 demo: deps

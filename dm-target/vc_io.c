@@ -32,6 +32,7 @@
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -44,6 +45,15 @@
 static DEFINE_SPINLOCK(vc_clients_lock);
 static unsigned int vc_clients;
 static unsigned long vc_pages_per_client = VC_MIN_PAGES_PER_CLIENT;
+
+/*
+ * An explicit budget, in pages per target, replacing the automatic one.
+ * Below the mempool reserve (VC_MAX_WRITE_PAGES) every write draws on the
+ * reserve alone: the slowest path, which must still never fail or hang.
+ */
+static unsigned int vc_bounce_page_limit;
+module_param_named(bounce_page_limit, vc_bounce_page_limit, uint, 0644);
+MODULE_PARM_DESC(bounce_page_limit, "bounce pages per target beyond which writes wait (0: 2% of RAM shared by all targets)");
 
 /*
  * The crypto completion callback takes the request's data pointer since
@@ -107,9 +117,10 @@ void vc_io_clients_changed(int delta)
 static void *vc_io_page_alloc(gfp_t gfp, void *data)
 {
 	struct vc_target *vc = data;
+	unsigned long limit = READ_ONCE(vc_bounce_page_limit) ?: READ_ONCE(vc_pages_per_client);
 	struct page *page;
 
-	if (unlikely(percpu_counter_compare(&vc->nr_pages, READ_ONCE(vc_pages_per_client)) >= 0) &&
+	if (unlikely(percpu_counter_compare(&vc->nr_pages, limit) >= 0) &&
 	    likely(gfp & __GFP_NORETRY))
 		return NULL;
 	page = alloc_page(gfp);
@@ -203,9 +214,12 @@ static struct bio *vc_io_alloc_bounce(struct vc_io *io)
 
 		if (locked)
 			mutex_lock(&vc->page_alloc_lock);
-		/* From the bioset's reserve: GFP_NOIO never fails. */
-		bounce = bio_alloc_bioset(vc->dev->bdev, nr_pages, io->bio->bi_opf,
-					  GFP_NOIO, &vc->bs);
+		/*
+		 * From the bioset's reserve: GFP_NOIO never fails.  Not polled:
+		 * dm core polls its own clone, which this bio replaces.
+		 */
+		bounce = bio_alloc_bioset(vc->dev->bdev, nr_pages,
+					  io->bio->bi_opf & ~REQ_POLLED, GFP_NOIO, &vc->bs);
 		ok = vc_io_fill_bounce(vc, bounce, size, gfp);
 		if (locked)
 			mutex_unlock(&vc->page_alloc_lock);
@@ -278,7 +292,9 @@ static void vc_io_submit_write_work(struct work_struct *work)
 /*
  * Every unit of the bio is through the cipher.  @in_worker: called by
  * the crypto worker itself, not from an asynchronous driver's callback
- * (which may run in softirq context, where bios are not submitted).
+ * (which may run in softirq context, where bios are not submitted): the
+ * callback hands the write to io_wq, never to crypt_wq, whose workers
+ * may be waiting for the very pages this write will give back.
  */
 static void vc_io_crypt_finish(struct vc_io *io, bool in_worker)
 {
@@ -295,7 +311,7 @@ static void vc_io_crypt_finish(struct vc_io *io, bool in_worker)
 		return;
 	}
 	INIT_WORK(&io->work, vc_io_submit_write_work);
-	queue_work(io->vc->crypt_wq, &io->work);
+	queue_work(io->vc->io_wq, &io->work);
 }
 
 static void vc_io_crypt_failed(struct vc_io *io, int err)
@@ -507,7 +523,7 @@ static int vc_io_remap(struct dm_target *ti, struct bio *bio)
 int vc_io_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vc_target *vc = ti->private;
-	unsigned int unit_mask = (vc->sector_size >> SECTOR_SHIFT) - 1;
+	sector_t unit_mask = (1U << vc->sector_shift) - 1;
 	enum req_op op = bio_op(bio);
 	struct vc_io *io;
 

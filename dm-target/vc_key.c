@@ -19,6 +19,7 @@
 #include <linux/ctype.h>
 #include <linux/err.h>
 #include <linux/key.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <keys/user-type.h>
@@ -26,6 +27,16 @@
 #include "volcrypt.h"
 
 #define VC_KEY_TYPE "logon"
+
+/*
+ * The crypto API name to allocate: "xts(aes)" takes the best
+ * implementation; a driver name pins one (for a misbehaving engine, or
+ * "cryptd(xts(aes))" to run every request asynchronously in tests).
+ * Whatever it is must implement xts(aes): the data layout is fixed.
+ */
+static char *vc_xts_driver = VC_CIPHER;
+module_param_named(xts_driver, vc_xts_driver, charp, 0444);
+MODULE_PARM_DESC(xts_driver, "crypto API name of the xts(aes) implementation (default xts(aes): the best one)");
 
 /*
  * Checks the syntax of a key reference; sets *error and returns -EINVAL
@@ -162,12 +173,16 @@ int vc_key_load(struct vc_key *key, const char *ref, char **error)
 	 * AES-NI one, which is flagged asynchronous (it defers to cryptd when
 	 * the FPU is not usable) but completes synchronously in our workers.
 	 */
-	key->tfm = crypto_alloc_skcipher(VC_CIPHER, 0, 0);
+	key->tfm = crypto_alloc_skcipher(vc_xts_driver, 0, 0);
 	if (IS_ERR(key->tfm)) {
 		r = PTR_ERR(key->tfm);
 		key->tfm = NULL;
 		*error = "Cannot allocate the xts(aes) transform (is the xts module available?)";
 		return r;
+	}
+	if (strcmp(crypto_tfm_alg_name(crypto_skcipher_tfm(key->tfm)), VC_CIPHER)) {
+		*error = "Module parameter xts_driver does not name an xts(aes) implementation";
+		return -EINVAL;
 	}
 
 	buf = kmalloc(VC_KEY_BYTES, GFP_KERNEL);

@@ -40,6 +40,8 @@ static void vc_target_dtr(struct dm_target *ti)
 	/* No I/O is left when dm calls us: this only waits for idle workers. */
 	if (vc->crypt_wq)
 		destroy_workqueue(vc->crypt_wq);
+	if (vc->io_wq)
+		destroy_workqueue(vc->io_wq);
 	bioset_exit(&vc->bs);
 	mempool_exit(&vc->req_pool);
 	vc_io_page_pool_exit(vc);
@@ -116,9 +118,16 @@ static int vc_target_parse_rekey(struct dm_target *ti, struct vc_target *vc,
 	r = vc_key_parse_ref(ref, &ti->error);
 	if (r)
 		return r;
-	if (kstrtoull(arg, 10, &boundary) || boundary > ti->len ||
-	    (boundary & ((vc->sector_size >> SECTOR_SHIFT) - 1))) {
-		ti->error = "Invalid rekey boundary: not a sector_size-aligned sector within the target";
+	if (kstrtoull(arg, 10, &boundary)) {
+		ti->error = "Invalid rekey boundary: not a number of 512-byte sectors";
+		return -EINVAL;
+	}
+	if (boundary > ti->len) {
+		ti->error = "Invalid rekey boundary: beyond the end of the target";
+		return -EINVAL;
+	}
+	if (boundary & ((vc->sector_size >> SECTOR_SHIFT) - 1)) {
+		ti->error = "Invalid rekey boundary: not a multiple of sector_size";
 		return -EINVAL;
 	}
 	ti->error = "Optional argument rekey is not supported by this version of dm-volcrypt";
@@ -222,6 +231,12 @@ static int vc_target_alloc_io(struct dm_target *ti, struct vc_target *vc)
 				       num_online_cpus(), devname);
 	if (!vc->crypt_wq) {
 		ti->error = "Cannot allocate crypto workqueue";
+		return -ENOMEM;
+	}
+	/* Only submits bios, never waits for our memory: one CPU-bound queue. */
+	vc->io_wq = alloc_workqueue("kvolcrypt_io/%s", WQ_MEM_RECLAIM | WQ_HIGHPRI, 1, devname);
+	if (!vc->io_wq) {
+		ti->error = "Cannot allocate I/O workqueue";
 		return -ENOMEM;
 	}
 	return 0;

@@ -97,6 +97,12 @@ struct vc_target {
 
 	/* Crypto on every CPU: an unbound, CPU-intensive, reclaim-safe queue. */
 	struct workqueue_struct *crypt_wq;
+	/*
+	 * Submission of writes whose encryption finished asynchronously.  Not
+	 * crypt_wq: its workers may all be waiting for bounce pages that only
+	 * these writes, once submitted and completed, give back.
+	 */
+	struct workqueue_struct *io_wq;
 
 	/*
 	 * Size of one crypto request: struct vc_req (the driver's context

@@ -59,9 +59,17 @@
 #define IO_BUF_ALIGN 4096
 
 /*
- * FUSE worker threads per engine thread: a worker spends much of a
- * request in pread/pwrite and in the kernel, so more workers than CPUs
- * keep the CPUs busy.  The loop device queues up to 128 requests.
+ * Each worker encrypts its own request: the parallelism comes from the
+ * many requests in flight (the loop device queues up to 128), as in
+ * dm-crypt.  Letting the engine also split a request across its own
+ * threads only added hand-offs (measured on 2 CPUs: no gain at queue
+ * depth 1, 5-10% less throughput at depths 8 and 32).
+ */
+#define ENGINE_THREADS 1
+/*
+ * Workers per configured thread: a worker spends much of a request in
+ * pread/pwrite and in the kernel, so more workers than CPUs keep the
+ * CPUs busy.
  */
 #define WORKERS_PER_THREAD 4
 #define WORKERS_MIN 8
@@ -592,7 +600,8 @@ static const struct fuse_lowlevel_ops vf_ops = {
 /* ------------------------------------------------------ setup/teardown */
 
 /* libfuse's own messages go where libvol's go (the library never prints). */
-static void fuse_log_to_vol(enum fuse_log_level level, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0)))
+fuse_log_to_vol(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	enum vol_log_level l = level <= FUSE_LOG_ERR ? VOL_LOG_ERROR :
 			       level == FUSE_LOG_WARNING ? VOL_LOG_WARN :
@@ -649,6 +658,21 @@ static int lock_target(struct fuse_vol *v, const char *path)
 	}
 	vol_err("cannot lock %s: %s", path, strerror(errno));
 	return -errno;
+}
+
+static int check_mountpoint(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		vol_err("cannot use %s as mount point: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		vol_err("mount point %s is not a directory", path);
+		return -ENOTDIR;
+	}
+	return 0;
 }
 
 static int check_geometry(const struct vol_fuse_config *cfg)
@@ -732,7 +756,7 @@ static int vol_setup(struct fuse_vol *v, const struct vol_fuse_config *cfg,
 	}
 	r = open_target(v, cfg);
 	if (!r)
-		r = vol_engine_new(key, v->sector_size, v->threads, &v->eng);
+		r = vol_engine_new(key, v->sector_size, ENGINE_THREADS, &v->eng);
 	if (r)
 		vol_teardown(v);
 	return r;
@@ -875,9 +899,14 @@ int vol_fuse_serve(const struct vol_fuse_config *cfg, const struct vol_key *key,
 	r = vol_require_gcrypt();
 	if (!r)
 		r = check_geometry(cfg);
+	if (!r)
+		r = check_mountpoint(cfg->mountpoint);
 	if (r)
 		return r;
 	fuse_set_log_func(fuse_log_to_vol);
+#ifdef VOL_FUSE_BENCH_NO_CRYPTO
+	vol_warn("benchmark build without encryption: data is stored in plaintext");
+#endif
 	r = vol_setup(&v, cfg, key);
 	if (r)
 		goto out;

@@ -54,7 +54,7 @@
 #define HELPER_COMM "volcrypt-fused"
 #define DAEMON_KEY_FD 3
 #define DAEMON_READY_FD 4
-/* The starter's exit status when execve() of the helper failed. */
+/* The daemon child's exit status when execve() of the helper failed. */
 #define EXEC_FAILED 127
 
 /* Start-up reads the header and checks the key digest (PBKDF2): seconds at most. */
@@ -73,6 +73,7 @@ struct spawn {
 	char *argv[12];
 	char *envp[3];
 	char exec_msg[PATH_MAX + 64];
+	size_t exec_msg_len;
 	int key_fd;		/* read end of the key pipe, holding the key */
 	int ready[2];		/* daemon -> starter */
 	int report[2];		/* starter -> caller */
@@ -99,12 +100,12 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static int pidfd_open_(pid_t pid)
+static int sys_pidfd_open(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static int pidfd_signal(int pidfd, int sig)
+static int sys_pidfd_signal(int pidfd, int sig)
 {
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
@@ -302,6 +303,7 @@ static int spawn_prepare(struct spawn *sp, const struct vol_map_request *req,
 	sp->envp[1] = env_lang;
 	sp->envp[2] = NULL;
 	snprintf(sp->exec_msg, sizeof(sp->exec_msg), HELPER_NAME ": cannot execute %s\n", helper);
+	sp->exec_msg_len = strlen(sp->exec_msg);
 
 	sp->log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
 			  0600);
@@ -342,7 +344,7 @@ static void __attribute__((noreturn)) exec_daemon(struct spawn *sp)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(sp->argv[0], sp->argv, sp->envp);
-	ign = write(2, sp->exec_msg, strlen(sp->exec_msg));
+	ign = write(2, sp->exec_msg, sp->exec_msg_len);
 	(void)ign;
 	_exit(EXEC_FAILED);
 }
@@ -360,14 +362,16 @@ static void report(int fd, int32_t val)
 static void __attribute__((noreturn)) run_starter(struct spawn *sp)
 {
 	int32_t status = STATUS_READY;
-	pid_t pid;
+	pid_t pid, w;
 	char c;
 	ssize_t n;
-	int ws;
+	int ws = 0;
 
 	close(sp->report[0]);
 	/* Its own session: no terminal's SIGHUP or SIGINT reaches the daemon. */
 	setsid();
+	/* An ignored SIGCHLD (the caller's) would reap the daemon behind our back. */
+	signal(SIGCHLD, SIG_DFL);
 	pid = fork();
 	if (pid == 0)
 		exec_daemon(sp);
@@ -384,9 +388,15 @@ static void __attribute__((noreturn)) run_starter(struct spawn *sp)
 	while (n < 0 && errno == EINTR);
 	if (n != 1) {
 		/* EOF: the daemon gave up (or died); its status says why. */
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-			;
-		status = WIFEXITED(ws) ? WEXITSTATUS(ws) : STATUS_SIGNALLED + WTERMSIG(ws);
+		do
+			w = waitpid(pid, &ws, 0);
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			status = EIO;
+		else if (WIFEXITED(ws))
+			status = WEXITSTATUS(ws);
+		else
+			status = STATUS_SIGNALLED + WTERMSIG(ws);
 		if (status == STATUS_READY)
 			status = EIO; /* exited 0 without ever being ready */
 	}
@@ -456,7 +466,9 @@ static int start_error(int32_t status, const char *target, const char *log)
 		r = -status;
 	log_tail(log, tail, sizeof(tail));
 	if (tail[0])
-		vol_err("the fuse daemon for %s did not start: %s", target, tail);
+		vol_err("the fuse daemon for %s did not start: %s", target,
+			strncmp(tail, HELPER_NAME ": ", sizeof(HELPER_NAME ": ") - 1) ? tail :
+			tail + sizeof(HELPER_NAME ": ") - 1);
 	else if (status >= STATUS_SIGNALLED)
 		vol_err("the fuse daemon for %s was killed by signal %d", target,
 			status - STATUS_SIGNALLED);
@@ -486,6 +498,8 @@ static int spawn_wait(struct spawn *sp, const struct vol_map_request *req, const
 		kill(sp->daemon, SIGKILL);
 		r = read_report(sp->report[0], &status, START_TIMEOUT_MS);
 	}
+	if (r != 1)
+		kill(sp->starter, SIGKILL); /* unreaped: still ours */
 	reap(sp->starter);
 	if (r != 1) {
 		vol_err("lost contact with the fuse daemon for %s", req->target);
@@ -529,7 +543,7 @@ static int daemon_pidfd(pid_t pid, const char *mnt)
 
 	if (pid <= 0)
 		return -ESRCH;
-	pidfd = pidfd_open_(pid);
+	pidfd = sys_pidfd_open(pid);
 	if (pidfd < 0)
 		return errno == ESRCH ? -ESRCH : -errno;
 	if (!daemon_is_ours(pid, mnt) || pidfd_wait(pidfd, 0) != 0) {
@@ -549,13 +563,13 @@ static int daemon_stop(pid_t pid, const char *mnt)
 		return 0;
 	if (pidfd < 0)
 		return pidfd;
-	r = pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH ? -errno : 0;
+	r = sys_pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH ? -errno : 0;
 	if (!r)
 		r = pidfd_wait(pidfd, STOP_TIMEOUT_MS);
 	if (r == 0) {
 		vol_warn("the fuse daemon (pid %d) ignored SIGTERM for %d s; killing it",
 			 (int)pid, STOP_TIMEOUT_MS / 1000);
-		pidfd_signal(pidfd, SIGKILL);
+		sys_pidfd_signal(pidfd, SIGKILL);
 		r = pidfd_wait(pidfd, KILL_TIMEOUT_MS);
 		if (r == 0) {
 			vol_err("the fuse daemon (pid %d) does not die", (int)pid);
@@ -609,12 +623,17 @@ static int attach_loop(const struct vol_map_request *req, const char *mnt,
 	return r;
 }
 
+/* A leftover empty mnt/ (say, of an interrupted close) is fine. */
 static int make_mountpoint(const char *mnt)
 {
-	if (!mkdir(mnt, 0700))
+	struct stat st;
+	int r;
+
+	if (!mkdir(mnt, 0700) || (errno == EEXIST && !lstat(mnt, &st) && S_ISDIR(st.st_mode)))
 		return 0;
-	vol_err("cannot create %s: %s", mnt, strerror(errno));
-	return -errno;
+	r = errno == EEXIST ? -ENOTDIR : -errno;
+	vol_err("cannot create %s: %s", mnt, vol_strerror(r));
+	return r;
 }
 
 int vol_fuse_activate(const struct vol_map_request *req, struct vol_mapping_info *info)
@@ -642,6 +661,9 @@ int vol_fuse_activate(const struct vol_map_request *req, struct vol_mapping_info
 	if (!r)
 		r = spawn_wait(&sp, req, log);
 	spawn_close(&sp);
+	/* Normally gone already; not if we lost contact with the starter. */
+	if (r && sp.daemon > 0)
+		daemon_stop(sp.daemon, mnt);
 	if (!r) {
 		info->pid = sp.daemon;
 		r = attach_loop(req, mnt, info);
@@ -693,6 +715,13 @@ int vol_fuse_deactivate(const struct vol_mapping_info *info, const char *run_dir
 			vol_err("cannot detach %s: %s", info->device, vol_strerror(r));
 			return r;
 		}
+		/*
+		 * Still bound: another process has the device open and the
+		 * kernel only marked it for detaching at its last close.
+		 * The daemon must serve that process until then.
+		 */
+		if (loop_backs(info->device, file))
+			return -EBUSY;
 	}
 	r = daemon_stop(info->pid, mnt);
 	if (r)

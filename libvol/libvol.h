@@ -382,7 +382,8 @@ int vol_key_verify(const struct vol_volume *vol, const struct vol_key *key);
  * @target:      device or image file holding the volume.
  * @mountpoint:  existing empty directory; the volume appears there as the
  *               single file "volume" (data_size bytes).
- * @threads:     FUSE worker threads and engine threads (0 = CPUs).
+ * @threads:     sizes the FUSE worker pool (4 workers per thread, 8 to 64;
+ *               0 = CPUs); each worker encrypts its own requests.
  */
 struct vol_fuse_config {
 	const char *target;

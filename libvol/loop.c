@@ -101,6 +101,22 @@ int vol_loop_set_autoclear(const char *dev)
 	return r;
 }
 
+/*
+ * With other openers the kernel does not refuse LOOP_CLR_FD: it only sets
+ * autoclear so the device detaches at the last close.  That is not what a
+ * caller asking "detach now" wants: undo the deferral and report -EBUSY.
+ */
+static int cancel_deferred_detach(int fd)
+{
+	struct loop_info64 info;
+
+	if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0)
+		return errno == ENXIO ? 0 : -errno; /* detached for real */
+	info.lo_flags &= ~(uint32_t)LO_FLAGS_AUTOCLEAR;
+	ioctl(fd, LOOP_SET_STATUS64, &info);
+	return -EBUSY;
+}
+
 int vol_loop_detach(const char *dev)
 {
 	int fd, r = 0;
@@ -111,6 +127,8 @@ int vol_loop_detach(const char *dev)
 		return errno == EBUSY ? -EBUSY : -errno;
 	if (ioctl(fd, LOOP_CLR_FD) < 0)
 		r = errno == ENXIO ? 0 : -errno; /* ENXIO: already free */
+	else
+		r = cancel_deferred_detach(fd);
 	close(fd);
 	return r;
 }

@@ -36,7 +36,7 @@
 #include "libvol.h"
 
 #define PROGRAM "volcrypt-fused"
-/* The key and libgcrypt's expanded cipher keys (one per engine thread). */
+/* The key and the expanded cipher keys (one set per concurrent worker). */
 #define SECURE_MEMORY_BYTES (1u << 20)
 #define THREADS_MAX 256
 
@@ -73,7 +73,7 @@ static void log_line(enum vol_log_level level, const char *msg, void *ctx)
 }
 
 /* The failure line, unless the library has already explained it. */
-static int fail(int err, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -101,6 +101,29 @@ static void harden_process(void)
 	setrlimit(RLIMIT_CORE, &no_core);
 	/* Spawners verify /proc/PID/comm before they signal us (pid reuse). */
 	prctl(PR_SET_NAME, PROGRAM, 0, 0, 0);
+}
+
+/*
+ * Writeback of the file system on the loop device goes through this
+ * process.  Memory reclaim that waits for that writeback must not be
+ * waited on by our own allocations (PR_SET_IO_FLUSHER, inherited by the
+ * threads started later), and the OOM killer must not pick us: dirty
+ * data of the volume would be lost.  Best effort: both need privileges.
+ */
+static void writeback_safety(void)
+{
+	int err = 0, fd;
+
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
+		err = errno;
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "-1000", 5) != 5)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		fprintf(stderr, PROGRAM ": warning: no protection against memory reclaim and the "
+			"OOM killer (needs CAP_SYS_RESOURCE): %s\n", strerror(err));
 }
 
 /*
@@ -334,6 +357,7 @@ int main(int argc, char **argv)
 	if (r)
 		return r;
 	verbose = o.verbose;
+	writeback_safety();
 	r = init_gcrypt();
 	if (!r)
 		r = run(&o);

@@ -23,6 +23,8 @@
 #
 # Exits non-zero only when the benchmark cannot run; a missed goal is
 # reported, not failed.
+# The exit trap is not unreachable.
+# shellcheck disable=SC2317
 set -u
 
 build=${1:-build}
@@ -42,7 +44,9 @@ skip() {
 }
 
 [ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts and loop devices)"
-[ -c /dev/fuse ] && [ -c /dev/loop-control ] || skip "no /dev/fuse or /dev/loop-control"
+if [ ! -c /dev/fuse ] || [ ! -c /dev/loop-control ]; then
+	skip "no /dev/fuse or /dev/loop-control"
+fi
 for t in fio losetup xxd; do
 	command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
 done
@@ -56,7 +60,7 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/bench-fuse.XXXXXX") || exit 1
 PIDS=()
 DEVS=()
-cleanup() {
+bench_exit() {
 	local d p
 	for d in ${DEVS[@]+"${DEVS[@]}"}; do
 		losetup -d "$d" 2>/dev/null
@@ -67,7 +71,7 @@ cleanup() {
 	umount -l "$T/m-fuse" "$T/m-nocrypto" 2>/dev/null
 	rm -rf "$T"
 }
-trap cleanup EXIT
+trap bench_exit EXIT
 trap 'exit 130' INT TERM HUP
 
 die() {
@@ -87,7 +91,8 @@ printf 'bench-fuse-passphrase' >"$T/pass"
 cp "$T/fuse.img" "$T/nocrypto.img"
 truncate -s "${SIZE_MB}M" "$T/plain.img"
 
-# start_daemon NAME BINARY: serve $T/NAME.img on $T/m-NAME; sets DEV_<NAME>.
+# start_daemon NAME BINARY: serve $T/NAME.img on $T/m-NAME; the loop
+# device on it goes to LAST_DEV.
 start_daemon() {
 	local name=$1 bin=$2 ready dev pid
 	mkdir -p "$T/m-$name"
@@ -101,11 +106,13 @@ start_daemon() {
 	dev=$(losetup -f --show --direct-io=on -b 512 "$T/m-$name/volume") ||
 		die "cannot attach a loop device to $name"
 	DEVS+=("$dev")
-	printf -v "DEV_$name" '%s' "$dev"
+	LAST_DEV=$dev
 }
 
 start_daemon fuse "$fused"
+DEV_fuse=$LAST_DEV
 start_daemon nocrypto "$nocrypto"
+DEV_nocrypto=$LAST_DEV
 # losetup's default (buffered): how a plain image is normally used.
 DEV_plain=$(losetup -f --show -b 512 "$T/plain.img") || die "losetup failed"
 DEVS+=("$DEV_plain")
@@ -146,7 +153,10 @@ measure() {
 		c2=$(fio_run "$DEV_plain" "$@")
 		b2=$(fio_run "$DEV_nocrypto" "$@")
 		a2=$(fio_run "$DEV_fuse" "$@")
-		[ -n "$a1$a2" ] && [ -n "$b1$b2" ] && [ -n "$c1$c2" ] || die "fio failed ($label)"
+		if [ -z "$a1" ] || [ -z "$a2" ] || [ -z "$b1" ] || [ -z "$b2" ] ||
+			[ -z "$c1" ] || [ -z "$c2" ]; then
+			die "fio failed ($label)"
+		fi
 		printf '%s\n%s\n' "$a1" "$a2" >>"$T/fuse.v"
 		printf '%s\n%s\n' "$b1" "$b2" >>"$T/nocrypto.v"
 		printf '%s\n%s\n' "$c1" "$c2" >>"$T/plain.v"

@@ -49,5 +49,11 @@ if ! "$(dirname "$0")/kdf_wall_time.sh" "$build/volcrypt" 3; then
 	echo "FAILED: kdf_wall_time.sh" >&2
 	failed=$((failed + 1))
 fi
+echo "== tests/bench/bench_fuse.sh"
+ran=$((ran + 1))
+if ! "$(dirname "$0")/bench_fuse.sh" "$build"; then
+	echo "FAILED: bench_fuse.sh" >&2
+	failed=$((failed + 1))
+fi
 echo "benchmarks: $ran run, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,6 +12,7 @@
 # numbering, offset) cannot pass.  The key is a logon keyring key and
 # never shows in a table or status line.
 # shellcheck disable=SC2317 # helpers are called through check
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 DEV=/dev/ram0
@@ -30,10 +31,13 @@ kid=$(keyctl padd logon "$DESC" @u <"$T/key")
 check "logon key added to the user keyring" test -n "$kid"
 at_exit keyctl unlink "$kid" @u
 
-# mk NAME TABLE: a dm device from a one-line table given on stdin.
+# mk NAME TABLE: a dm device from a table on stdin (a hex key stays off
+# argv); a failure to load is a failed assertion.
 mk() {
 	at_exit dm_remove "$1"
 	printf '%s\n' "$2" | dmsetup create "$1" >"$T/dm.err" 2>&1 && return 0
+	# shellcheck disable=SC2001 # a regex: a 128-digit hex key
+	fail "table of $1 loads" "$(sed 's/ [0-9a-f]\{128\} / <key> /' <<<"$2")"
 	diag_file dmsetup "$T/dm.err"
 	return 1
 }
@@ -81,6 +85,7 @@ round() {
 		grep -qF -- "volcrypt :64:logon:$DESC 1:0 $OFF $ss" "$T/table"
 	check "[$ss] key absent from dmsetup table (--showkeys too)" no_key_in "$T/table"
 	check "[$ss] key absent from dmsetup status" no_key_in "$T/status"
+	# shellcheck disable=SC2016 # awk's own variables
 	check "[$ss] status counts the sectors written" \
 		awk -v n=$((SIZE / 512)) '$3 == "volcrypt" && $5 == n { f = 1 } END { exit !f }' "$T/status"
 	dm_remove vt-compat
@@ -103,8 +108,8 @@ round() {
 	check "[$ss] volcrypt reads what dm-crypt wrote" same_data "$vt" "$b"
 
 	# Small writes at odd places, each a whole sector: same bytes as dm-crypt's.
-	local i off
-	for i in 1 2 3 4 5 6 7 8; do
+	local off
+	for _ in 1 2 3 4 5 6 7 8; do
 		off=$(( (RANDOM * 32768 + RANDOM) % (SIZE / ss) * ss ))
 		dd if="$a" of="$vt" bs="$ss" count=1 skip=$((off / ss)) seek=$((off / ss)) \
 			oflag=direct conv=notrunc status=none
