@@ -38,12 +38,16 @@ int vol_target_mapped(const char *path, char *name, size_t len);
  * rest from the request and records it.  All return 0 or -errno.
  */
 
-/* dm-crypt through libdevmapper (dm_crypt.c). */
-int vol_dmcrypt_available(void);                  /* 1 if usable here, else 0 */
-int vol_dmcrypt_activate(const struct vol_map_request *req, struct vol_mapping_info *info);
-int vol_dmcrypt_deactivate(const char *name);     /* -EBUSY while open, -ENOENT */
-/* Sets info->stale if the dm device is gone; -ENOENT never (state decides). */
-int vol_dmcrypt_refresh(struct vol_mapping_info *info);
+/*
+ * Device-mapper backends (dm_backend.c): @b is VOL_BACKEND_DMCRYPT (stock
+ * dm-crypt) or VOL_BACKEND_VOLCRYPT (our target, dm-target/).
+ */
+int vol_dm_backend_available(enum vol_backend b);  /* 1 if usable here, else 0 */
+int vol_dm_activate(enum vol_backend b, const struct vol_map_request *req,
+		    struct vol_mapping_info *info);
+int vol_dm_deactivate(enum vol_backend b, const char *name); /* -EBUSY while open, -ENOENT */
+/* Sets info->stale if the dm device is gone (info->backend says which kind). */
+int vol_dm_refresh(struct vol_mapping_info *info);
 
 /* fuse daemon + loop device (fuse_spawn.c). */
 int vol_fuse_activate(const struct vol_map_request *req, struct vol_mapping_info *info);

@@ -105,22 +105,25 @@ static int find_by_uuid(const char *uuid, char *name, size_t len)
 	return found;
 }
 
+/* The kernel backends in order of preference, then fuse. */
 static int choose_backend(enum vol_backend asked, enum vol_backend *chosen)
 {
 	switch (asked) {
 	case VOL_BACKEND_AUTO:
-		/* The volcrypt kernel target arrives with dm-target/ (issue 4). */
-		*chosen = vol_dmcrypt_available() ? VOL_BACKEND_DMCRYPT : VOL_BACKEND_FUSE;
-		vol_info("using the %s backend%s", vol_backend_name(*chosen),
-			 *chosen == VOL_BACKEND_FUSE ?
-			 " (no device-mapper with dm-crypt in this kernel)" : "");
+		if (vol_dm_backend_available(VOL_BACKEND_VOLCRYPT))
+			*chosen = VOL_BACKEND_VOLCRYPT;
+		else if (vol_dm_backend_available(VOL_BACKEND_DMCRYPT))
+			*chosen = VOL_BACKEND_DMCRYPT;
+		else
+			*chosen = VOL_BACKEND_FUSE;
+		vol_info("using the %s backend", vol_backend_name(*chosen));
 		return 0;
 	case VOL_BACKEND_VOLCRYPT:
-		vol_err("the volcrypt kernel target (dm-volcrypt.ko) is not available");
-		return -ENODEV;
 	case VOL_BACKEND_DMCRYPT:
-		if (!vol_dmcrypt_available()) {
-			vol_err("dm-crypt is not available (no device-mapper in this kernel)");
+		if (!vol_dm_backend_available(asked)) {
+			vol_err(asked == VOL_BACKEND_VOLCRYPT ?
+				"the volcrypt kernel target (dm-volcrypt.ko) is not available" :
+				"dm-crypt is not available (no device-mapper in this kernel)");
 			return -ENODEV;
 		}
 		*chosen = asked;
@@ -130,6 +133,11 @@ static int choose_backend(enum vol_backend asked, enum vol_backend *chosen)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+static int is_dm(enum vol_backend b)
+{
+	return b == VOL_BACKEND_DMCRYPT || b == VOL_BACKEND_VOLCRYPT;
 }
 
 static int check_free(const char *name, const char *uuid)
@@ -151,8 +159,8 @@ static int check_free(const char *name, const char *uuid)
 static int run_backend(const struct vol_map_request *req, enum vol_backend b,
 		       struct vol_mapping_info *m)
 {
-	if (b == VOL_BACKEND_DMCRYPT)
-		return vol_dmcrypt_activate(req, m);
+	if (is_dm(b))
+		return vol_dm_activate(b, req, m);
 	return vol_fuse_activate(req, m);
 }
 
@@ -228,8 +236,7 @@ int vol_activate(struct vol_volume *vol, const struct vol_key *key, const char *
 		describe(&req, b, &m);
 		r = vol_state_write(&m);
 		if (r) /* unrecorded mappings could never be closed: undo */
-			b == VOL_BACKEND_DMCRYPT ? vol_dmcrypt_deactivate(name)
-						 : vol_fuse_deactivate(&m, run_dir);
+			is_dm(b) ? vol_dm_deactivate(b, name) : vol_fuse_deactivate(&m, run_dir);
 	}
 	if (r) {
 		vol_state_remove(name);
@@ -245,8 +252,8 @@ static int refresh(struct vol_mapping_info *m)
 	char run_dir[PATH_MAX];
 
 	vol_state_dir(m->name, run_dir, sizeof(run_dir));
-	if (m->backend == VOL_BACKEND_DMCRYPT)
-		return vol_dmcrypt_refresh(m);
+	if (is_dm(m->backend))
+		return vol_dm_refresh(m);
 	return vol_fuse_refresh(m, run_dir);
 }
 
@@ -274,8 +281,8 @@ int vol_deactivate(const char *name)
 	if (r)
 		return r;
 	vol_state_dir(name, run_dir, sizeof(run_dir));
-	if (m.backend == VOL_BACKEND_DMCRYPT)
-		r = vol_dmcrypt_deactivate(name);
+	if (is_dm(m.backend))
+		r = vol_dm_deactivate(m.backend, name);
 	else
 		r = vol_fuse_deactivate(&m, run_dir);
 	if (r == -ENOENT) /* already gone underneath us: only the record is left */
