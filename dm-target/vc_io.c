@@ -53,7 +53,8 @@ static unsigned long vc_pages_per_client = VC_MIN_PAGES_PER_CLIENT;
  */
 static unsigned int vc_bounce_page_limit;
 module_param_named(bounce_page_limit, vc_bounce_page_limit, uint, 0644);
-MODULE_PARM_DESC(bounce_page_limit, "bounce pages per target beyond which writes wait (0: 2% of RAM shared by all targets)");
+MODULE_PARM_DESC(bounce_page_limit,
+		 "bounce pages per target beyond which writes wait (0: 2% of RAM shared by all targets)");
 
 /*
  * The crypto completion callback takes the request's data pointer since

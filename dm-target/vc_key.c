@@ -36,7 +36,8 @@
  */
 static char *vc_xts_driver = VC_CIPHER;
 module_param_named(xts_driver, vc_xts_driver, charp, 0444);
-MODULE_PARM_DESC(xts_driver, "crypto API name of the xts(aes) implementation (default xts(aes): the best one)");
+MODULE_PARM_DESC(xts_driver,
+		 "crypto API name of the xts(aes) implementation (default xts(aes): the best one)");
 
 /*
  * Checks the syntax of a key reference; sets *error and returns -EINVAL

@@ -55,5 +55,13 @@ if ! "$(dirname "$0")/bench_fuse.sh" "$build"; then
 	echo "FAILED: bench_fuse.sh" >&2
 	failed=$((failed + 1))
 fi
+echo "== tests/vm/b_target.sh: volcrypt target vs dm-crypt in one VM boot"
+ran=$((ran + 1))
+if ! VOLCRYPT_VM_TESTS=b_target.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 VOLCRYPT_VM_TIMEOUT=3600 \
+	VOLCRYPT_VM_APPEND="volcrypt.bench=3 volcrypt.rounds=3" \
+	"$(dirname "$0")/../vm/run.sh" "$build"; then
+	echo "FAILED: b_target.sh" >&2
+	failed=$((failed + 1))
+fi
 echo "benchmarks: $ran run, $failed failed"
 [ "$failed" -eq 0 ]

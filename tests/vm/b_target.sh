@@ -12,7 +12,7 @@
 # is a smoke test: one row, 1 s runs, asserting only that fio runs on both
 # devices.  For the figures (make bench):
 #
-#   VOLCRYPT_VM_TESTS=t_target_bench.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 \
+#   VOLCRYPT_VM_TESTS=b_target.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 \
 #   VOLCRYPT_VM_TIMEOUT=3600 VOLCRYPT_VM_APPEND="volcrypt.bench=3 volcrypt.rounds=3" \
 #       tests/vm/run.sh build
 #
