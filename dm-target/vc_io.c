@@ -461,7 +461,17 @@ static void vc_io_write_work(struct work_struct *work)
 
 /* ------------------------------------------------------------ map */
 
-/* The ciphertext of a read is in the caller's pages: decrypt it in a worker. */
+/* Reads up to this size may be decrypted by the task that completes them. */
+#define VC_INLINE_READ_MAX (16 << 10)
+
+/*
+ * The ciphertext of a read is in the caller's pages: decrypt it in a
+ * worker, or right here when a small read completes in a context that may
+ * sleep (a synchronous device such as brd, a driver completing in its
+ * submitter): the workqueue hop would double a 4 KiB read's latency.
+ * Interrupt context and large reads, which gain from spreading over the
+ * CPUs, always go to the worker (dm-crypt's no_read_workqueue, limited).
+ */
 static void vc_io_read_endio(struct bio *bio)
 {
 	struct vc_io *io = bio->bi_private;
@@ -470,6 +480,10 @@ static void vc_io_read_endio(struct bio *bio)
 		io->status = bio->bi_status;
 		vc_count(io->vc, io_errors, 1);
 		vc_io_end_read(io);
+		return;
+	}
+	if (in_task() && preemptible() && io->iter.bi_size <= VC_INLINE_READ_MAX) {
+		vc_io_crypt(io, false);
 		return;
 	}
 	INIT_WORK(&io->work, vc_io_read_work);

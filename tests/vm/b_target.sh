@@ -37,21 +37,9 @@ require_tool fio || finish
 require_tool keyctl || finish
 check "dm-volcrypt loads" modprobe dm-volcrypt
 
-head -c 64 /dev/urandom >"$T/key"
-KEYHEX=$(xxd -p "$T/key" | tr -d '\n')
-kid=$(keyctl padd logon "$DESC" @u <"$T/key")
+target_key "$DESC"
 at_exit keyctl unlink "$kid" @u
 
-# mk NAME TABLE: a dm device from a table on stdin (a hex key stays off
-# argv); a failure to load is a failed assertion.
-mk() {
-	at_exit dm_remove "$1"
-	printf '%s\n' "$2" | dmsetup create "$1" >"$T/dm.err" 2>&1 && return 0
-	# shellcheck disable=SC2001 # a regex: a 128-digit hex key
-	fail "table of $1 loads" "$(sed 's/ [0-9a-f]\{128\} / <key> /' <<<"$2")"
-	diag_file dmsetup "$T/dm.err"
-	return 1
-}
 mk dc-bench "0 $SECTORS crypt aes-xts-plain64 $KEYHEX 0 $DEV $OFF" || finish
 mk vt-bench "0 $SECTORS volcrypt :64:logon:$DESC $DEV $OFF 512" || finish
 ok "dm-crypt and volcrypt mapped over the same region"

@@ -344,3 +344,25 @@ kernel_log_clean() {
 	fi
 	ok "$1"
 }
+
+# ------------------------------------------------------------ kernel target tests
+
+# mk NAME TABLE: a dm device from a table on stdin (a hex key stays off
+# argv); a failure to load is a failed assertion.
+mk() {
+	at_exit dm_remove "$1"
+	printf '%s\n' "$2" | dmsetup create "$1" >"$T/dm.err" 2>&1 && return 0
+	# shellcheck disable=SC2001 # a regex: a 128-digit hex key
+	fail "table of $1 loads" "$(sed 's/ [0-9a-f]\{128\} / <key> /' <<<"$2")"
+	diag_file dmsetup "$T/dm.err"
+	return 1
+}
+
+# target_key DESC: a random 64-byte key, added as logon key DESC to the user
+# keyring (removed at exit); $T/key holds it, $KEYHEX its hex for stock
+# dm-crypt tables, $kid its serial.
+target_key() {
+	head -c 64 /dev/urandom >"$T/key"
+	KEYHEX=$(xxd -p "$T/key" | tr -d '\n')
+	kid=$(keyctl padd logon "$1" @u <"$T/key")
+}

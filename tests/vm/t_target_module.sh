@@ -29,7 +29,7 @@ random_file "$T/data" $MiB
 loaded() {
 	[ -d /sys/module/dm_volcrypt ]
 }
-mk() {
+mk_bare() {                        # mk_bare NAME TABLE: no cleanup registered (leak rounds)
 	printf '%s\n' "$2" | dmsetup create "$1" >"$T/dm.err" 2>&1
 }
 # Memory in use, KiB: what is neither free nor page cache nor reclaimable
@@ -56,7 +56,7 @@ check "modprobe dm-volcrypt" modprobe dm-volcrypt
 check "volcrypt v1.0.0 registered" bash -c \
 	'DM_DISABLE_UDEV=1 dmsetup targets | grep -Eq "^volcrypt +v1\.0\.0$"'
 check "dm-mod holds dm_volcrypt" test -e /sys/module/dm_mod/holders/dm_volcrypt
-if mk vt-module "0 $N volcrypt $REF $DEV 0 512"; then
+if mk_bare vt-module "0 $N volcrypt $REF $DEV 0 512"; then
 	ok "target created"
 	check_eq "the device below has one holder" "$(holders)" 1
 	check_not "rmmod refused while a target exists" rmmod dm_volcrypt
@@ -72,7 +72,7 @@ check "rmmod after the target is gone" rmmod dm_volcrypt
 check_not "module unloaded" loaded
 
 # device-mapper loads the module of an unknown target type by itself.
-if mk vt-module "0 $N volcrypt $REF $DEV 0 512"; then
+if mk_bare vt-module "0 $N volcrypt $REF $DEV 0 512"; then
 	ok "a volcrypt table loads without modprobe"
 	check "the table loaded the module" loaded
 	dm_remove vt-module
@@ -88,10 +88,10 @@ round() {
 	local ss=$((RANDOM % 2 ? 512 : 4096)) off=$((RANDOM % 3 * MiB))
 	modprobe dm-volcrypt || return 1
 	# Failed constructors: before the device, after the device, after the key.
-	mk vt-module "0 $N volcrypt $REF $DEV 0 1024" && return 2
-	mk vt-module "0 $N volcrypt :64:logon:volcrypt:vm-target-nokey $DEV 0 512" && return 3
-	mk vt-module "0 $N volcrypt $REF $DEV 0 512 3 rekey $REF 0" && return 4
-	mk vt-module "0 $N volcrypt $REF $DEV 0 $ss" || return 5
+	mk_bare vt-module "0 $N volcrypt $REF $DEV 0 1024" && return 2
+	mk_bare vt-module "0 $N volcrypt :64:logon:volcrypt:vm-target-nokey $DEV 0 512" && return 3
+	mk_bare vt-module "0 $N volcrypt $REF $DEV 0 512 3 rekey $REF 0" && return 4
+	mk_bare vt-module "0 $N volcrypt $REF $DEV 0 $ss" || return 5
 	write_range "$T/data" "$VT" $off || return 6
 	[ "$(sum_range "$VT" $off $MiB)" = "$(sum_of "$T/data")" ] || return 7
 	dmsetup remove vt-module >/dev/null 2>&1 || return 8
@@ -124,7 +124,7 @@ check_not "module unloaded at the end" loaded
 LEAK_ROUNDS=40
 modprobe dm-volcrypt
 cycle() {
-	mk vt-module "0 $N volcrypt $REF $DEV 0 512" &&
+	mk_bare vt-module "0 $N volcrypt $REF $DEV 0 512" &&
 		write_range "$T/data" "$VT" 0 &&
 		dmsetup remove vt-module >/dev/null 2>&1
 }

@@ -28,23 +28,10 @@ PARAMS=/sys/module/dm_volcrypt/parameters
 require_tool fio || finish
 require_tool keyctl || finish
 
-head -c 64 /dev/urandom >"$T/key"
-KEYHEX=$(xxd -p "$T/key" | tr -d '\n')
-kid=$(keyctl padd logon "$DESC" @u <"$T/key")
+target_key "$DESC"
 # Registered first, so it runs last: the next test gets a default module.
 at_exit rmmod dm_volcrypt
 at_exit keyctl unlink "$kid" @u
-
-# mk NAME TABLE: a dm device from a table on stdin (a hex key stays off
-# argv); a failure to load is a failed assertion.
-mk() {
-	at_exit dm_remove "$1"
-	printf '%s\n' "$2" | dmsetup create "$1" >"$T/dm.err" 2>&1 && return 0
-	# shellcheck disable=SC2001 # a regex: a 128-digit hex key
-	fail "table of $1 loads" "$(sed 's/ [0-9a-f]\{128\} / <key> /' <<<"$2")"
-	diag_file dmsetup "$T/dm.err"
-	return 1
-}
 
 # load PARAMS...: (re)loads the module with these parameters.
 load() {
