@@ -64,28 +64,13 @@ int vol_name_check(const char *name)
 	return 0;
 }
 
-int vol_target_mapped(const char *path, char *name, size_t len)
-{
-	char abs[PATH_MAX], **names = NULL;
-	size_t n = 0;
-	int found = 0;
+enum mapping_key { BY_TARGET, BY_UUID };
 
-	if (!realpath(path, abs) || vol_mapping_list(&names, &n))
-		return 0;
-	for (size_t i = 0; i < n && !found; i++) {
-		struct vol_mapping_info m;
-
-		if (!vol_state_read(names[i], &m) && !strcmp(m.target, abs)) {
-			snprintf(name, len, "%s", m.name);
-			found = 1;
-		}
-	}
-	vol_mapping_list_free(names, n);
-	return found;
-}
-
-/* Is the volume with @uuid already mapped under some name? */
-static int find_by_uuid(const char *uuid, char *name, size_t len)
+/*
+ * 1 and its name in @name if a recorded mapping has @value as its target
+ * path (BY_TARGET) or volume UUID (BY_UUID), else 0.
+ */
+static int find_mapping(enum mapping_key key, const char *value, char *name, size_t len)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -96,13 +81,22 @@ static int find_by_uuid(const char *uuid, char *name, size_t len)
 	for (size_t i = 0; i < n && !found; i++) {
 		struct vol_mapping_info m;
 
-		if (!vol_state_read(names[i], &m) && !strcmp(m.uuid, uuid)) {
+		if (vol_state_read(names[i], &m))
+			continue;
+		found = !strcmp(key == BY_TARGET ? m.target : m.uuid, value);
+		if (found)
 			snprintf(name, len, "%s", m.name);
-			found = 1;
-		}
 	}
 	vol_mapping_list_free(names, n);
 	return found;
+}
+
+int vol_target_mapped(const char *path, char *name, size_t len)
+{
+	char abs[PATH_MAX];
+
+	/* Records hold absolute paths (see describe()). */
+	return realpath(path, abs) && find_mapping(BY_TARGET, abs, name, len);
 }
 
 /* The kernel backends in order of preference, then fuse. */
@@ -149,7 +143,7 @@ static int check_free(const char *name, const char *uuid)
 		vol_err("a device-mapper device called %s already exists", name);
 		return -EEXIST;
 	}
-	if (find_by_uuid(uuid, other, sizeof(other))) {
+	if (find_mapping(BY_UUID, uuid, other, sizeof(other))) {
 		vol_err("volume %s is already open as %s", uuid, other);
 		return -EBUSY;
 	}
