@@ -21,6 +21,7 @@ struct command {
 
 int cmd_format(const struct cli_opts *opts);
 int cmd_dump(const struct cli_opts *opts);
+int cmd_rekey(const struct cli_opts *opts);
 int cmd_add_key(const struct cli_opts *opts);
 int cmd_remove_key(const struct cli_opts *opts);
 int cmd_passwd(const struct cli_opts *opts);

@@ -16,6 +16,9 @@ static const struct {
 	 */
 	{ ENAMETOOLONG, EXIT_STATUS_USAGE },
 	{ EFBIG, EXIT_STATUS_USAGE },
+	/* Cancelled (a paused rekey), or not possible the way it was asked. */
+	{ EINTR, EXIT_STATUS_USAGE },
+	{ EOPNOTSUPP, EXIT_STATUS_USAGE },
 
 	{ EPERM, EXIT_STATUS_AUTH },
 	{ EACCES, EXIT_STATUS_AUTH },
@@ -36,6 +39,7 @@ static const struct {
 	{ EEXIST, EXIT_STATUS_BUSY },
 	{ ENOSPC, EXIT_STATUS_BUSY },
 	{ ETXTBSY, EXIT_STATUS_BUSY },
+	{ EALREADY, EXIT_STATUS_BUSY },
 };
 
 int exit_status_for_errno(int err)

@@ -53,6 +53,9 @@ static const struct command commands[] = {
 	  cmd_close, 0 },
 	{ "status", "[NAME]", 0, 0, "Show mapping NAME, or every volcrypt mapping.",
 	  cmd_status, 1 },
+	{ "rekey", "TARGET|NAME", 1, OPTSET_KEY_FILE | OPTSET_REKEY,
+	  "Re-encrypt the volume under a new volume key (online if it is open).",
+	  cmd_rekey, 0 },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -36,6 +36,9 @@ enum option_id {
 	OPT_BACKEND,
 	OPT_READ_ONLY,
 	OPT_ALLOW_DISCARDS,
+	OPT_KEEP_KEY_FILE,
+	OPT_RESUME,
+	OPT_CHUNK_SIZE,
 };
 
 struct option_spec {
@@ -73,6 +76,11 @@ static const struct option_spec option_table[] = {
 	{ "read-only", OPT_READ_ONLY, OPTSET_MAP, NULL, "map the volume read-only" },
 	{ "allow-discards", OPT_ALLOW_DISCARDS, OPTSET_MAP, NULL,
 	  "pass discards (TRIM) to the device; reveals unused blocks" },
+	{ "keep-key-file", OPT_KEEP_KEY_FILE, OPTSET_REKEY, "FILE",
+	  "another passphrase to carry over to the new key (repeatable)" },
+	{ "resume", OPT_RESUME, OPTSET_REKEY, NULL, "continue an interrupted rekey" },
+	{ "chunk-size", OPT_CHUNK_SIZE, OPTSET_REKEY, "SIZE",
+	  "bytes re-encrypted per durable step (default 16M offline, 1M online)" },
 	{ "force", OPT_FORCE, OPTSET_FORCE, NULL, "override the safety check" },
 	{ "batch", OPT_BATCH, OPTSET_COMMON, NULL, "never ask for confirmation" },
 	{ "json", OPT_JSON, OPTSET_COMMON, NULL, "machine-readable output on stdout" },
@@ -222,6 +230,22 @@ static int option_kdf_type(const char *arg, enum vol_kdf_type *type)
 	return 0;
 }
 
+static int option_keep_key_file(const char *arg, struct cli_opts *opts)
+{
+	if (opts->keep_key_files == KEEP_KEY_FILES_MAX)
+		return report_error(-EINVAL, "--keep-key-file", "at most %d passphrases to keep",
+				    KEEP_KEY_FILES_MAX);
+	opts->keep_key_file[opts->keep_key_files++] = arg;
+	return 0;
+}
+
+static int option_chunk_size(const char *arg, struct cli_opts *opts)
+{
+	if (parse_size(arg, &opts->chunk_size))
+		return report_error(-EINVAL, "--chunk-size", "invalid size '%s'", arg);
+	return 0;
+}
+
 /* Stores one parsed option in @opts.  Returns 0 or -EINVAL (reported). */
 static int option_backend(const char *arg, enum vol_backend *backend)
 {
@@ -253,6 +277,9 @@ static int apply_option(enum option_id id, const char *arg, struct cli_opts *opt
 	case OPT_BACKEND:	return option_backend(arg, &opts->backend);
 	case OPT_READ_ONLY:	opts->read_only = true; return 0;
 	case OPT_ALLOW_DISCARDS:	opts->allow_discards = true; return 0;
+	case OPT_KEEP_KEY_FILE:	return option_keep_key_file(arg, opts);
+	case OPT_RESUME:	opts->resume = true; return 0;
+	case OPT_CHUNK_SIZE:	return option_chunk_size(arg, opts);
 	case OPT_ITER_TIME:
 		return option_u32("--iter-time", arg, &kdf->iter_time_ms);
 	case OPT_PBKDF_MEMORY:

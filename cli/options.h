@@ -25,7 +25,11 @@ enum option_set {
 	OPTSET_FORMAT = 1u << 5,	/* --size, --label, --sector-size, --uuid */
 	OPTSET_VOLUME_KEY = 1u << 6,	/* --volume-key */
 	OPTSET_MAP = 1u << 7,		/* --backend, --read-only, --allow-discards */
+	OPTSET_REKEY = 1u << 8,		/* --keep-key-file, --resume, --chunk-size */
 };
+
+/* Passphrases a rekey may carry over besides the one that unlocks. */
+#define KEEP_KEY_FILES_MAX (VOL_KEYSLOTS - 1)
 
 #define SLOT_ANY (-1)
 
@@ -55,6 +59,11 @@ struct cli_opts {
 	enum vol_backend backend;	/* VOL_BACKEND_AUTO when not given */
 	bool read_only;
 	bool allow_discards;
+
+	const char *keep_key_file[KEEP_KEY_FILES_MAX];
+	int keep_key_files;
+	bool resume;
+	uint64_t chunk_size;		/* 0: library default */
 };
 
 enum parse_result {

@@ -22,6 +22,9 @@ struct vol_map_request {
 	const char *run_dir;             /* VOL_RUN_DIR/NAME, already created */
 	char uuid[VOL_UUID_STRLEN];
 	const struct vol_key *key;
+	/* During a rekey: the new key, used below the boundary (bytes); else NULL. */
+	const struct vol_key *new_key;
+	uint64_t rekey_boundary;
 	uint64_t data_offset;            /* bytes */
 	uint64_t data_size;              /* bytes */
 	uint32_t sector_size;
@@ -55,5 +58,15 @@ int vol_fuse_activate(const struct vol_map_request *req, struct vol_mapping_info
 int vol_fuse_deactivate(const struct vol_mapping_info *info, const char *run_dir);
 /* Sets info->stale if the daemon is gone or its mount is dead. */
 int vol_fuse_refresh(struct vol_mapping_info *info, const char *run_dir);
+
+/*
+ * Online rekey through a mapping (rekey_online.c): the volcrypt target
+ * (rekey_dm.c) or the fuse daemon (rekey_fuse.c).
+ */
+int vol_dm_rekey(struct vol_volume *vol, const char *name, const struct vol_key *old_key,
+		 const struct vol_key *new_key, vol_rekey_progress_fn progress, void *ctx);
+int vol_fuse_rekey(struct vol_volume *vol, const struct vol_mapping_info *m,
+		   const struct vol_key *old_key, const struct vol_key *new_key,
+		   vol_rekey_progress_fn progress, void *ctx);
 
 #endif

@@ -39,7 +39,7 @@ static int open_checked(const char *path, unsigned flags, struct stat *st)
 		return -ENODEV;
 	}
 	/* O_EXCL on a block device fails while it is mounted or mapped. */
-	if (S_ISBLK(st->st_mode) && (flags & VOL_DEV_WRITE))
+	if (S_ISBLK(st->st_mode) && (flags & VOL_DEV_WRITE) && !(flags & VOL_DEV_SHARED))
 		mode |= O_EXCL;
 	fd = open(path, mode | O_CLOEXEC);
 	if (fd < 0)

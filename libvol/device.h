@@ -16,6 +16,7 @@ struct vol_device {
 
 /* Open flags. */
 #define VOL_DEV_WRITE 0x1   /* read-write, exclusive lock for updates */
+#define VOL_DEV_SHARED 0x2  /* a mapping holds the block device: no O_EXCL */
 
 /*
  * Open @path: must be a regular file or block device (-ENODEV otherwise,

@@ -63,6 +63,9 @@ int vol_header_backup(const struct vol_volume *vol, const char *file)
 
 	if (!vol || !file)
 		return -EINVAL;
+	r = vol_require_no_rekey(vol);
+	if (r)
+		return r;
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;

@@ -2,8 +2,9 @@
 /*
  * One metadata copy <-> struct vol_metadata.  Every field is written at a
  * fixed offset in little-endian order; everything not described in
- * docs/FORMAT.md must be zero, so a v1 reader rejects what it does not
- * fully understand instead of guessing.
+ * docs/FORMAT.md must be zero, so a reader rejects what it does not fully
+ * understand instead of guessing.  Version 1 copies must not use what
+ * version 2 added (the rekey record, digest 1, the rekey history).
  */
 #include <errno.h>
 #include <gcrypt.h>
@@ -38,12 +39,16 @@ enum {
 	KEYSLOT_SIZE = 128,
 	OFF_REKEY = OFF_KEYSLOTS + VOL_KEYSLOTS * KEYSLOT_SIZE,       /* 1408 */
 	REKEY_SIZE = 64,
-	OFF_RESERVED = OFF_REKEY + REKEY_SIZE,                        /* 1472 */
+	OFF_HISTORY = OFF_REKEY + REKEY_SIZE,                         /* 1472 */
+	HISTORY_ENTRY_SIZE = 32,
+	OFF_HISTORY_ENTRIES = OFF_HISTORY + 16,                       /* 1488 */
+	OFF_RESERVED = OFF_HISTORY_ENTRIES + VOL_REKEY_HISTORY * HISTORY_ENTRY_SIZE, /* 2000 */
 	OFF_CHECKSUM = 4064,
 };
 
 _Static_assert(OFF_KEYSLOTS == 384, "digest table size");
 _Static_assert(OFF_REKEY == 1408, "keyslot table size");
+_Static_assert(OFF_RESERVED == 2000, "history size");
 _Static_assert(OFF_RESERVED <= OFF_CHECKSUM, "fields overlap the checksum");
 _Static_assert(OFF_CHECKSUM + VOL_SHA256_BYTES == VOL_META_SIZE, "checksum ends the copy");
 _Static_assert(OFF_LABEL + LABEL_FIELD <= OFF_CIPHER, "label overlaps cipher");
@@ -57,6 +62,15 @@ enum {
 	K_ITER = 12, K_MEMORY = 16, K_PARALLEL = 20, K_SALT = 32, K_SHA = 64,
 	K_END = 96,
 };
+/* Re-encryption record offsets. */
+enum {
+	R_STATE = 0, R_RESILIENCE = 4, R_BOUNDARY = 8, R_JOURNAL_OFF = 16, R_JOURNAL_SIZE = 24,
+	R_CHUNK = 32, R_ID = 40, R_STARTED = 48, R_END = 56,
+};
+/* History entry offsets. */
+enum { H_STARTED = 0, H_FINISHED = 8, H_BYTES = 16, H_FLAGS = 24, H_END = 28 };
+_Static_assert((int)R_END <= (int)REKEY_SIZE && (int)H_END <= (int)HISTORY_ENTRY_SIZE,
+	       "record sizes");
 _Static_assert((int)D_END <= (int)DIGEST_SIZE && (int)K_END <= (int)KEYSLOT_SIZE, "entry sizes");
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -93,12 +107,28 @@ static void encode_keyslot(const struct vol_keyslot *k, uint8_t *p)
 
 static void encode_rekey(const struct vol_rekey_record *r, uint8_t *p)
 {
-	put_le32(p + 0, r->state);
-	put_le32(p + 4, r->flags);
-	put_le64(p + 8, r->boundary);
-	put_le64(p + 16, r->journal_offset);
-	put_le64(p + 24, r->journal_size);
-	put_le64(p + 32, r->chunk_size);
+	put_le32(p + R_STATE, r->state);
+	put_le32(p + R_RESILIENCE, r->resilience);
+	put_le64(p + R_BOUNDARY, r->boundary);
+	put_le64(p + R_JOURNAL_OFF, r->journal_offset);
+	put_le64(p + R_JOURNAL_SIZE, r->journal_size);
+	put_le64(p + R_CHUNK, r->chunk_size);
+	put_le64(p + R_ID, r->id);
+	put_le64(p + R_STARTED, r->started);
+}
+
+static void encode_history(const struct vol_metadata *md, uint8_t *p)
+{
+	put_le64(p, md->rekey_count);
+	for (int i = 0; i < VOL_REKEY_HISTORY; i++) {
+		const struct vol_rekey_history *h = &md->history[i];
+		uint8_t *e = p + (OFF_HISTORY_ENTRIES - OFF_HISTORY) + i * HISTORY_ENTRY_SIZE;
+
+		put_le64(e + H_STARTED, h->started);
+		put_le64(e + H_FINISHED, h->finished);
+		put_le64(e + H_BYTES, h->bytes);
+		put_le32(e + H_FLAGS, h->flags);
+	}
 }
 
 void vol_metadata_encode(const struct vol_metadata *md, int copy, uint8_t *buf)
@@ -123,6 +153,7 @@ void vol_metadata_encode(const struct vol_metadata *md, int copy, uint8_t *buf)
 	for (int i = 0; i < VOL_KEYSLOTS; i++)
 		encode_keyslot(&md->slot[i], buf + OFF_KEYSLOTS + i * KEYSLOT_SIZE);
 	encode_rekey(&md->rekey, buf + OFF_REKEY);
+	encode_history(md, buf + OFF_HISTORY);
 	gcry_md_hash_buffer(GCRY_MD_SHA256, buf + OFF_CHECKSUM, buf, OFF_CHECKSUM);
 }
 
@@ -146,7 +177,7 @@ int vol_label_printable(const char *label)
 	return 1;
 }
 
-static int decode_digest(const uint8_t *p, int index, struct vol_digest *d)
+static int decode_digest(const uint8_t *p, struct vol_digest *d)
 {
 	d->type = get_le32(p + D_TYPE);
 	d->iterations = get_le32(p + D_ITER);
@@ -154,11 +185,10 @@ static int decode_digest(const uint8_t *p, int index, struct vol_digest *d)
 	memcpy(d->value, p + D_VALUE, VOL_SHA256_BYTES);
 	if (!all_zero(p + 8, D_SALT - 8) || !all_zero(p + D_END, DIGEST_SIZE - D_END))
 		return -EBADMSG;
-	if (index == 0) /* digest 0 always describes the volume key */
-		return d->type == VOL_DIGEST_PBKDF2_SHA256 &&
-		       d->iterations >= VOL_PBKDF2_MIN_ITER ? 0 : -EBADMSG;
-	/* Digest 1 belongs to re-encryption, which v1 does not have. */
-	return all_zero(p, DIGEST_SIZE) ? 0 : -EBADMSG;
+	if (d->type == VOL_DIGEST_NONE) /* unused: all zero */
+		return all_zero(p, DIGEST_SIZE) ? 0 : -EBADMSG;
+	return d->type == VOL_DIGEST_PBKDF2_SHA256 &&
+	       d->iterations >= VOL_PBKDF2_MIN_ITER ? 0 : -EBADMSG;
 }
 
 static int decode_keyslot(const uint8_t *p, uint32_t key_bytes, struct vol_keyslot *k)
@@ -168,7 +198,7 @@ static int decode_keyslot(const uint8_t *p, uint32_t key_bytes, struct vol_keysl
 	memset(k, 0, sizeof(*k));
 	if (p[K_ACTIVE] == 0)
 		return all_zero(p, KEYSLOT_SIZE) ? 0 : -EBADMSG;
-	if (p[K_ACTIVE] != 1 || p[K_DIGEST] != 0 || p[3] ||
+	if (p[K_ACTIVE] != 1 || p[K_DIGEST] >= VOL_DIGESTS || p[3] ||
 	    !all_zero(p + 24, K_SALT - 24) || !all_zero(p + K_END, KEYSLOT_SIZE - K_END))
 		return -EBADMSG;
 	k->active = 1;
@@ -190,14 +220,97 @@ static int decode_keyslot(const uint8_t *p, uint32_t key_bytes, struct vol_keysl
 
 static int decode_rekey(const uint8_t *p, struct vol_rekey_record *r)
 {
-	r->state = get_le32(p + 0);
-	r->flags = get_le32(p + 4);
-	r->boundary = get_le64(p + 8);
-	r->journal_offset = get_le64(p + 16);
-	r->journal_size = get_le64(p + 24);
-	r->chunk_size = get_le64(p + 32);
-	/* Reserved for online re-encryption: v1 volumes carry none. */
-	return all_zero(p, REKEY_SIZE) ? 0 : -EBADMSG;
+	r->state = get_le32(p + R_STATE);
+	r->resilience = get_le32(p + R_RESILIENCE);
+	r->boundary = get_le64(p + R_BOUNDARY);
+	r->journal_offset = get_le64(p + R_JOURNAL_OFF);
+	r->journal_size = get_le64(p + R_JOURNAL_SIZE);
+	r->chunk_size = get_le64(p + R_CHUNK);
+	r->id = get_le64(p + R_ID);
+	r->started = get_le64(p + R_STARTED);
+	if (r->state == VOL_REKEY_NONE)
+		return all_zero(p, REKEY_SIZE) ? 0 : -EBADMSG;
+	return r->state == VOL_REKEY_RUNNING && all_zero(p + R_END, REKEY_SIZE - R_END) ?
+	       0 : -EBADMSG;
+}
+
+/* Entries newest first: as many used ones as rekeys counted (up to 16), then zeros. */
+static int decode_history(const uint8_t *p, struct vol_metadata *md)
+{
+	uint64_t used;
+
+	md->rekey_count = get_le64(p);
+	if (!all_zero(p + 8, OFF_HISTORY_ENTRIES - OFF_HISTORY - 8))
+		return -EBADMSG;
+	used = md->rekey_count < VOL_REKEY_HISTORY ? md->rekey_count : VOL_REKEY_HISTORY;
+	for (uint64_t i = 0; i < VOL_REKEY_HISTORY; i++) {
+		const uint8_t *e = p + (OFF_HISTORY_ENTRIES - OFF_HISTORY) + i * HISTORY_ENTRY_SIZE;
+		struct vol_rekey_history *h = &md->history[i];
+
+		h->started = get_le64(e + H_STARTED);
+		h->finished = get_le64(e + H_FINISHED);
+		h->bytes = get_le64(e + H_BYTES);
+		h->flags = get_le32(e + H_FLAGS);
+		if (i >= used) {
+			if (!all_zero(e, HISTORY_ENTRY_SIZE))
+				return -EBADMSG;
+		} else if (!h->started || h->finished < h->started ||
+			   (h->flags & ~VOL_HISTORY_ONLINE) ||
+			   !all_zero(e + H_END, HISTORY_ENTRY_SIZE - H_END)) {
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+int vol_metadata_needs_v2(const struct vol_metadata *md)
+{
+	int new_key_slots = 0;
+
+	for (int i = 0; i < VOL_KEYSLOTS; i++)
+		new_key_slots |= md->slot[i].active && md->slot[i].digest_index;
+	return md->rekey.state || md->rekey_count || md->incompat_features ||
+	       md->digest[1].type || new_key_slots;
+}
+
+/* Largest chunk whose fingerprints fit one of the two journal slots. */
+static int chunk_fits_journal(uint64_t chunk, uint32_t sector_size, uint64_t journal_size)
+{
+	return chunk / sector_size <= (journal_size / 2 - VOL_JOURNAL_ENTRY_HEADER) /
+				      VOL_FINGERPRINT_BYTES;
+}
+
+/*
+ * A rekey in progress: the incompatible bit says so, digest 1 names the
+ * new key, and the record describes a journal this reader can use.  Not
+ * in progress: nothing of it may be there.
+ */
+static int check_rekey_consistency(const struct vol_metadata *md)
+{
+	const struct vol_rekey_record *r = &md->rekey;
+	int running = r->state == VOL_REKEY_RUNNING;
+
+	if (!!(md->incompat_features & VOL_INCOMPAT_REKEY) != running)
+		return -EBADMSG;
+	if (md->digest[0].type != VOL_DIGEST_PBKDF2_SHA256)
+		return -EBADMSG;
+	if (!running) {
+		for (int i = 0; i < VOL_KEYSLOTS; i++)
+			if (md->slot[i].active && md->slot[i].digest_index)
+				return -EBADMSG;
+		return md->digest[1].type == VOL_DIGEST_NONE ? 0 : -EBADMSG;
+	}
+	if (md->digest[1].type != VOL_DIGEST_PBKDF2_SHA256 ||
+	    r->resilience != VOL_REKEY_RESILIENCE_FINGERPRINT || !r->id || !r->started ||
+	    r->journal_offset != VOL_JOURNAL_OFFSET || r->journal_size != VOL_JOURNAL_SIZE)
+		return -EBADMSG;
+	if (!r->chunk_size || r->chunk_size % 4096 || r->chunk_size % md->sector_size ||
+	    !chunk_fits_journal(r->chunk_size, md->sector_size, r->journal_size))
+		return -EBADMSG;
+	if (r->boundary > md->data_size ||
+	    (r->boundary % r->chunk_size && r->boundary != md->data_size))
+		return -EBADMSG;
+	return 0;
 }
 
 static int decode_geometry(const uint8_t *buf, struct vol_metadata *md)
@@ -228,7 +341,7 @@ static int decode_fields(const uint8_t *buf, int copy, struct vol_metadata *md)
 	md->version = get_le16(buf + OFF_VERSION);
 	md->incompat_features = get_le64(buf + OFF_INCOMPAT);
 	md->compat_features = get_le64(buf + OFF_COMPAT);
-	if (md->version != VOL_FORMAT_VERSION ||
+	if (md->version < VOL_FORMAT_VERSION_MIN || md->version > VOL_FORMAT_VERSION ||
 	    (md->incompat_features & ~VOL_INCOMPAT_SUPPORTED))
 		return -EPROTONOSUPPORT;
 	md->sequence = get_le64(buf + OFF_SEQUENCE);
@@ -240,13 +353,20 @@ static int decode_fields(const uint8_t *buf, int copy, struct vol_metadata *md)
 		return -EBADMSG;
 	r = decode_geometry(buf, md);
 	for (int i = 0; !r && i < VOL_DIGESTS; i++)
-		r = decode_digest(buf + OFF_DIGESTS + i * DIGEST_SIZE, i, &md->digest[i]);
+		r = decode_digest(buf + OFF_DIGESTS + i * DIGEST_SIZE, &md->digest[i]);
 	for (int i = 0; !r && i < VOL_KEYSLOTS; i++)
 		r = decode_keyslot(buf + OFF_KEYSLOTS + i * KEYSLOT_SIZE, md->key_bytes,
 				   &md->slot[i]);
 	if (!r)
 		r = decode_rekey(buf + OFF_REKEY, &md->rekey);
+	if (!r)
+		r = decode_history(buf + OFF_HISTORY, md);
 	if (!r && !all_zero(buf + OFF_RESERVED, OFF_CHECKSUM - OFF_RESERVED))
+		r = -EBADMSG;
+	if (!r)
+		r = check_rekey_consistency(md);
+	/* Version 1 has none of what version 2 added: those bytes were reserved. */
+	if (!r && md->version == 1 && vol_metadata_needs_v2(md))
 		r = -EBADMSG;
 	return r;
 }

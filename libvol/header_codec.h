@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Encoder/decoder of one v1 metadata copy (docs/FORMAT.md, "Metadata copy"). */
+/* Encoder/decoder of one metadata copy (docs/FORMAT.md, "Metadata copy"). */
 #ifndef LIBVOL_HEADER_CODEC_H
 #define LIBVOL_HEADER_CODEC_H
 
@@ -21,7 +21,7 @@ struct vol_digest {
 struct vol_keyslot {
 	uint8_t active;
 	uint8_t kdf;            /* enum vol_kdf_type (1 or 2) */
-	uint8_t digest_index;   /* v1: always 0 */
+	uint8_t digest_index;   /* 0, or 1 for the new key during a rekey */
 	uint32_t key_bytes;
 	uint32_t stripes;
 	uint32_t iterations;
@@ -31,14 +31,34 @@ struct vol_keyslot {
 	uint8_t material_sha256[VOL_SHA256_BYTES];
 };
 
-/* Re-encryption record: reserved in v1, must be all zero. */
+enum vol_rekey_state { VOL_REKEY_NONE = 0, VOL_REKEY_RUNNING = 1 };
+/* How an interrupted chunk is resolved: per-sector fingerprints (the only one). */
+enum { VOL_REKEY_RESILIENCE_FINGERPRINT = 1 };
+
+/*
+ * Re-encryption record (v2): while state is RUNNING, data below
+ * @boundary (bytes into the data area) is under the key of digest 1 and
+ * the rest under digest 0; the journal may know a later boundary.
+ */
 struct vol_rekey_record {
 	uint32_t state;
-	uint32_t flags;
+	uint32_t resilience;
 	uint64_t boundary;
 	uint64_t journal_offset;
 	uint64_t journal_size;
 	uint64_t chunk_size;
+	uint64_t id;            /* random, nonzero; journal entries carry it */
+	uint64_t started;       /* unix time */
+};
+
+/* One finished rekey, newest first in the header (v2). */
+#define VOL_REKEY_HISTORY 16
+#define VOL_HISTORY_ONLINE 0x1u
+struct vol_rekey_history {
+	uint64_t started;       /* unix time; an all-zero entry is unused */
+	uint64_t finished;
+	uint64_t bytes;         /* data re-encrypted */
+	uint32_t flags;         /* VOL_HISTORY_ONLINE */
 };
 
 /* In-memory form of one metadata copy (the copy index is positional). */
@@ -57,10 +77,16 @@ struct vol_metadata {
 	struct vol_digest digest[VOL_DIGESTS];
 	struct vol_keyslot slot[VOL_KEYSLOTS];
 	struct vol_rekey_record rekey;
+	uint64_t rekey_count;   /* finished rekeys: the key generation */
+	struct vol_rekey_history history[VOL_REKEY_HISTORY];
 };
 
-/* Incompatible features a v1 reader understands: none yet. */
-#define VOL_INCOMPAT_SUPPORTED 0ULL
+/* Incompatible feature bits (v2): set while a rekey is in progress. */
+#define VOL_INCOMPAT_REKEY 0x1ULL
+#define VOL_INCOMPAT_SUPPORTED VOL_INCOMPAT_REKEY
+
+/* Does @md use anything that version 1 cannot express? */
+int vol_metadata_needs_v2(const struct vol_metadata *md);
 
 /* Encode @md as copy number @copy into exactly VOL_META_SIZE bytes. */
 void vol_metadata_encode(const struct vol_metadata *md, int copy, uint8_t *buf);

@@ -133,6 +133,22 @@ int vol_require_writable(const struct vol_volume *vol)
 	return -EROFS;
 }
 
+int vol_require_no_rekey(const struct vol_volume *vol)
+{
+	if (vol->md.rekey.state == VOL_REKEY_NONE)
+		return 0;
+	vol_err("%s: a rekey is in progress; finish it first (volcrypt rekey --resume)",
+		vol->dev->path);
+	return -EBUSY;
+}
+
+int vol_require_keyslot_update(const struct vol_volume *vol)
+{
+	int r = vol_require_writable(vol);
+
+	return r ? r : vol_require_no_rekey(vol);
+}
+
 int vol_header_commit(struct vol_volume *vol)
 {
 	int first = vol_first_copy_to_write(vol->copy_state);

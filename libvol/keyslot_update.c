@@ -80,7 +80,7 @@ int vol_keyslot_add(struct vol_volume *vol, const struct vol_key *key, int slot,
 
 	if (!vol || !key)
 		return -EINVAL;
-	r = vol_require_writable(vol);
+	r = vol_require_keyslot_update(vol);
 	if (!r)
 		r = check_key(vol, key);
 	if (r)
@@ -113,7 +113,7 @@ int vol_keyslot_remove(struct vol_volume *vol, int slot, int allow_last)
 
 	if (!vol || slot < 0 || slot >= VOL_KEYSLOTS)
 		return -EINVAL;
-	r = vol_require_writable(vol);
+	r = vol_require_keyslot_update(vol);
 	if (r)
 		return r;
 	if (!vol->md.slot[slot].active) {
@@ -148,7 +148,7 @@ int vol_keyslot_change(struct vol_volume *vol, const struct vol_key *key, int ol
 		vol_err("keyslot %d is not active", old_slot);
 		return -EINVAL;
 	}
-	r = vol_require_writable(vol);
+	r = vol_require_keyslot_update(vol);
 	if (!r)
 		r = check_key(vol, key);
 	if (!r)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Byte positions of the v1 header area (docs/FORMAT.md, "Header area").
+ * Byte positions of the header area (docs/FORMAT.md, "Header area").
  * Two mirrored halves, each a metadata copy followed by the key material of
  * every keyslot; the second half starts at 4 MiB so that zeroing the first
  * MiB of the device (the classic wrong-dd accident) leaves one complete half.
@@ -12,7 +12,9 @@
 
 #define VOL_MAGIC "VOLCRYPT"
 #define VOL_MAGIC_LEN 8
-#define VOL_FORMAT_VERSION 1
+/* Version written by format; readers accept VOL_FORMAT_VERSION_MIN and up. */
+#define VOL_FORMAT_VERSION 2
+#define VOL_FORMAT_VERSION_MIN 1
 
 #define VOL_META_SIZE 4096u
 #define VOL_COPIES 2
@@ -21,9 +23,18 @@
 #define VOL_MATERIAL_STRIDE (256ULL << 10)
 #define VOL_MATERIAL_OFFSET(c, slot) \
 	(VOL_COPY_BASE(c) + VOL_MATERIAL_AREA_OFFSET + (uint64_t)(slot) * VOL_MATERIAL_STRIDE)
-#define VOL_JOURNAL_OFFSET (8ULL << 20)   /* reserved for re-encryption */
+#define VOL_JOURNAL_OFFSET (8ULL << 20)   /* re-encryption journal (v2) */
 #define VOL_JOURNAL_SIZE (8ULL << 20)
 #define VOL_HEADER_AREA_SIZE (16ULL << 20)
+
+/*
+ * Re-encryption journal entry (docs/FORMAT.md, "Re-encryption journal"):
+ * a 96-byte header, then one fingerprint per sector of the chunk (the
+ * first and last 16 bytes of its old ciphertext).
+ */
+#define VOL_JOURNAL_MAGIC "VCJOURNL"
+#define VOL_JOURNAL_ENTRY_HEADER 96u
+#define VOL_FINGERPRINT_BYTES 32u
 
 #define VOL_DIGESTS 2           /* digest 1 reserved for re-encryption */
 #define VOL_SALT_BYTES 32

@@ -146,6 +146,12 @@ int vol_format(const char *path, const struct vol_format_params *params,
 
 /** Flags for vol_load(). */
 #define VOL_LOAD_READONLY 0x1
+/**
+ * The volume is mapped and the rekey updates it through the mapping:
+ * open a block device for writing without O_EXCL (the mapping holds it);
+ * the update lock still keeps out other writers.
+ */
+#define VOL_LOAD_ONLINE 0x2
 
 /**
  * vol_load() - reads and verifies the header of @path.  The newest metadata
@@ -245,6 +251,102 @@ int vol_key_export(const struct vol_key *key, uint8_t *buf, size_t len);
 
 /** Wipes and frees a key (NULL is allowed). */
 void vol_key_free(struct vol_key *key);
+
+/* ------------------------------------------------------------------ */
+/* Rekey: re-encryption under a new volume key                         */
+
+/** Chunk sizes: offline default, and the cap the journal allows (512-byte sectors). */
+#define VOL_REKEY_CHUNK_DEFAULT (16ULL << 20)
+#define VOL_REKEY_CHUNK_ONLINE (1ULL << 20)
+
+/**
+ * struct vol_rekey_info - the rekey record and history (no secrets).
+ * @running:   a rekey is in progress: data below @boundary is under the
+ *             new key, the rest under the old one.
+ * @count:     finished rekeys; @history holds the newest (up to 16).
+ */
+struct vol_rekey_info {
+	int running;
+	uint64_t boundary;
+	uint64_t data_size;
+	uint64_t chunk_size;
+	uint64_t started;         /**< unix time */
+	uint8_t new_digest[32];   /**< digest of the new key while running */
+	uint64_t count;
+	int history_len;
+	struct {
+		uint64_t started, finished, bytes;
+		int online;
+	} history[16];
+};
+
+int vol_get_rekey_info(const struct vol_volume *vol, struct vol_rekey_info *info);
+
+/**
+ * vol_rekey_start() - begins re-encrypting @vol under a fresh random key.
+ * @pass unlocks the current key; it and each of the @nkeep passphrases in
+ * @keep (which must open this volume too) get a new keyslot for the new
+ * key, with the KDF parameters of the slot they opened.  Slots not
+ * carried over are wiped when the rekey finishes.  One header update
+ * records the new key's digest, the new slots and the rekey record
+ * (@chunk_size bytes per step; 0 = VOL_REKEY_CHUNK_DEFAULT).  Returns both
+ * keys.  -EALREADY if a rekey is already in progress, -ENOSPC without
+ * enough free keyslots, -EPERM for a passphrase that opens nothing.
+ */
+int vol_rekey_start(struct vol_volume *vol, const char *pass, size_t pass_len,
+		    const char *const *keep, const size_t *keep_len, int nkeep,
+		    uint64_t chunk_size, struct vol_key **old_key, struct vol_key **new_key);
+
+/**
+ * vol_rekey_unlock() - the keys of a volume whose rekey is in progress:
+ * @pass must open a slot of each key that is still needed (the old key is
+ * not needed once every chunk is rewritten: *old_key is then NULL).
+ */
+int vol_rekey_unlock(struct vol_volume *vol, const char *pass, size_t pass_len,
+		     struct vol_key **old_key, struct vol_key **new_key);
+
+/** struct vol_rekey_progress - reported after every chunk. */
+struct vol_rekey_progress {
+	uint64_t done;            /**< bytes under the new key */
+	uint64_t total;           /**< data area bytes */
+	uint64_t this_run;        /**< bytes re-encrypted by this call */
+	double elapsed_ms;        /**< since this call began */
+	int torn_sectors;         /**< found while recovering a crash (data lost) */
+};
+
+/** Progress callback: return nonzero to pause (the rekey stays resumable). */
+typedef int (*vol_rekey_progress_fn)(const struct vol_rekey_progress *p, void *ctx);
+
+/**
+ * vol_rekey_run() - re-encrypts @vol (closed: no mapping uses it) from
+ * where its rekey stands to the end, recovering a chunk a crash
+ * interrupted, then finishes: the old key's slots are wiped, the new key
+ * becomes the volume key and the rekey joins the history.  Returns 0 when
+ * finished, -EINTR when @progress asked to pause.
+ */
+int vol_rekey_run(struct vol_volume *vol, const struct vol_key *old_key,
+		  const struct vol_key *new_key, vol_rekey_progress_fn progress, void *ctx);
+
+/**
+ * vol_rekey_run_mapping() - vol_rekey_run() for a volume that mapping
+ * @name holds open (@vol loaded with VOL_LOAD_ONLINE): the volcrypt kernel
+ * target re-encrypts each chunk while I/O to it waits; a fuse daemon
+ * stops its I/O to the chunk while libvol rewrites it.  The dm-crypt
+ * backend cannot (-EOPNOTSUPP, with the reason logged).
+ */
+int vol_rekey_run_mapping(struct vol_volume *vol, const char *name,
+			  const struct vol_key *old_key, const struct vol_key *new_key,
+			  vol_rekey_progress_fn progress, void *ctx);
+
+/**
+ * vol_rekey_recover() - makes a volume whose rekey was interrupted by a
+ * crash consistent again (the chunk being rewritten is finished from the
+ * journal) so that it can be mapped with the boundary of the record.
+ * Nothing to do (0) without a rekey.  *torn (if non-NULL) receives the
+ * number of sectors found torn.
+ */
+int vol_rekey_recover(struct vol_volume *vol, const struct vol_key *old_key,
+		      const struct vol_key *new_key, int *torn);
 
 /* ------------------------------------------------------------------ */
 /* Header backup                                                       */
@@ -360,6 +462,13 @@ int vol_activate(struct vol_volume *vol, const struct vol_key *key, const char *
  * mapping (daemon died) is cleaned up.
  */
 int vol_deactivate(const char *name);
+
+/**
+ * vol_mapping_find() - 1 and the mapping's name in @name if @what is the
+ * name of a mapping or a device/image that a mapping holds, 0 if neither.
+ * Logs nothing.
+ */
+int vol_mapping_find(const char *what, char *name, size_t len);
 
 /** Describes mapping @name; -ENOENT if there is none. */
 int vol_mapping_get(const char *name, struct vol_mapping_info *info);

@@ -99,6 +99,23 @@ int vol_target_mapped(const char *path, char *name, size_t len)
 	return realpath(path, abs) && find_mapping(BY_TARGET, abs, name, len);
 }
 
+int vol_mapping_find(const char *what, char *name, size_t len)
+{
+	struct vol_mapping_info m;
+	int valid;
+
+	if (!what || !name)
+		return -EINVAL;
+	vol_set_log_suppressed(1);
+	valid = !vol_name_check(what);
+	vol_set_log_suppressed(0);
+	if (valid && !vol_state_read(what, &m)) {
+		snprintf(name, len, "%s", m.name);
+		return 1;
+	}
+	return vol_target_mapped(what, name, len);
+}
+
 /* The kernel backends in order of preference, then fuse. */
 static int choose_backend(enum vol_backend asked, enum vol_backend *chosen)
 {

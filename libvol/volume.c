@@ -21,7 +21,9 @@ int vol_load(const char *path, unsigned flags, struct vol_volume **out)
 	vol = calloc(1, sizeof(*vol));
 	if (!vol)
 		return -ENOMEM;
-	r = vol_device_open(path, (flags & VOL_LOAD_READONLY) ? 0 : VOL_DEV_WRITE, &vol->dev);
+	r = vol_device_open(path, (flags & VOL_LOAD_READONLY) ? 0 :
+				  VOL_DEV_WRITE | ((flags & VOL_LOAD_ONLINE) ? VOL_DEV_SHARED : 0),
+			    &vol->dev);
 	if (!r)
 		r = vol_header_read(vol->dev, &vol->md, vol->copy_state);
 	if (!r && vol->dev->size < vol->md.data_offset + vol->md.data_size) {
@@ -130,8 +132,8 @@ static int try_slot(struct vol_volume *vol, int slot, const char *pass, size_t p
 	return r == 1 ? 0 : (r < 0 ? r : -EPERM);
 }
 
-int vol_unlock(struct vol_volume *vol, int slot, const char *pass, size_t pass_len,
-	       int *slot_out, struct vol_key **key_out)
+int vol_unlock_digest(struct vol_volume *vol, int digest, int slot, const char *pass,
+		      size_t pass_len, int *slot_out, struct vol_key **key_out)
 {
 	struct vol_key *key;
 	uint8_t *material;
@@ -150,7 +152,7 @@ int vol_unlock(struct vol_volume *vol, int slot, const char *pass, size_t pass_l
 		goto out;
 	}
 	for (int s = slot < 0 ? 0 : slot; s < VOL_KEYSLOTS; s++) {
-		if (vol->md.slot[s].active)
+		if (vol->md.slot[s].active && vol->md.slot[s].digest_index == digest)
 			r = try_slot(vol, s, pass, pass_len, material, key);
 		if (r != -EPERM) {
 			if (!r && slot_out)
@@ -162,12 +164,20 @@ int vol_unlock(struct vol_volume *vol, int slot, const char *pass, size_t pass_l
 	}
 out:
 	free(material);
-	if (r == -EPERM)
-		vol_err("no key available with this passphrase");
 	if (!r && key_out)
 		*key_out = key;
 	else
 		vol_key_free(key);
+	return r;
+}
+
+int vol_unlock(struct vol_volume *vol, int slot, const char *pass, size_t pass_len,
+	       int *slot_out, struct vol_key **key_out)
+{
+	int r = vol_unlock_digest(vol, 0, slot, pass, pass_len, slot_out, key_out);
+
+	if (r == -EPERM)
+		vol_err("no key available with this passphrase");
 	return r;
 }
 

@@ -50,7 +50,22 @@ int vol_header_commit(struct vol_volume *vol);
  */
 int vol_header_tidy(struct vol_volume *vol);
 
+/*
+ * vol_unlock() restricted to the slots of digest entry @digest (0: the
+ * current volume key, 1: the new key of a rekey).  Logs nothing on -EPERM.
+ */
+int vol_unlock_digest(struct vol_volume *vol, int digest, int slot, const char *pass,
+		      size_t pass_len, int *slot_out, struct vol_key **key_out);
+
 /* Fail with -EROFS unless the handle was loaded for writing. */
 int vol_require_writable(const struct vol_volume *vol);
+/*
+ * Fail with -EBUSY while a rekey is in progress: keyslots then belong to
+ * two keys, and a header backup would capture a state that only the
+ * journal of that moment makes sense of.
+ */
+int vol_require_no_rekey(const struct vol_volume *vol);
+/* Both of the above: what adding, removing or changing a keyslot needs. */
+int vol_require_keyslot_update(const struct vol_volume *vol);
 
 #endif
