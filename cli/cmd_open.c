@@ -11,27 +11,103 @@
 #include "json_out.h"
 #include "mapping_out.h"
 #include "options.h"
+#include "passphrase.h"
 #include "report.h"
 #include "volume.h"
 
 /* volcrypt-fused is installed next to volcrypt; libvol finds it there. */
 static int activate(struct vol_volume *vol, const struct vol_key *key,
-		    const struct cli_opts *opts, struct vol_mapping_info *m)
+		    const struct vol_key *new_key, const struct cli_opts *opts,
+		    struct vol_mapping_info *m)
 {
 	struct vol_activate_params p = {
 		.backend = opts->backend,
 		.read_only = opts->read_only,
 		.allow_discards = opts->allow_discards,
+		.new_key = new_key,
 	};
 	int r = vol_activate(vol, key, opts->file, &p, m);
 
 	return r ? report_lib_error(r, opts->file) : 0;
 }
 
+/* The keys of the volume: one, or both while a rekey is in progress. */
+struct open_keys {
+	struct vol_key *key;
+	struct vol_key *new_key;
+	struct vol_rekey_info rekey;
+};
+
+/*
+ * A volume in the middle of a rekey: both keys; a step a crash
+ * interrupted is finished first (read-write), and a rekey whose chunks
+ * are all done is finished outright, so that the mapping sees one
+ * consistent boundary.
+ */
+static int unlock_rekeying(const struct cli_opts *opts, struct vol_volume **vol,
+			   struct open_keys *k)
+{
+	struct secret pass = SECRET_INIT;
+	int status, err, torn = 0;
+
+	if (!opts->read_only) {
+		vol_free(*vol);
+		*vol = NULL;
+		status = volume_open(opts, 0, vol);
+		if (status)
+			return status;
+	}
+	status = passphrase_get(opts->key_file, opts->target, PASSPHRASE_EXISTING, &pass);
+	if (status)
+		goto out;
+	err = vol_rekey_unlock(*vol, pass.data, pass.len, &k->key, &k->new_key);
+	if (!err)
+		err = vol_rekey_recover(*vol, k->key, k->new_key, &torn);
+	if (!err && !k->key) /* every chunk is under the new key */
+		err = vol_rekey_run(*vol, NULL, k->new_key, NULL, NULL);
+	if (!err && !k->key) {
+		k->key = k->new_key;
+		k->new_key = NULL;
+	}
+	if (err)
+		status = report_lib_error(err, opts->target);
+	else if (torn)
+		report_warning("%d sectors were torn by a crash during the rekey", torn);
+	vol_get_rekey_info(*vol, &k->rekey);
+out:
+	secret_free(&pass);
+	/* The mapping must be able to claim the device: drop our write handle. */
+	if (!status && !opts->read_only) {
+		vol_free(*vol);
+		*vol = NULL;
+		status = volume_open(opts, VOL_LOAD_READONLY, vol);
+	}
+	return status;
+}
+
+static int unlock_keys(const struct cli_opts *opts, struct vol_volume **vol,
+		       struct open_keys *k)
+{
+	vol_get_rekey_info(*vol, &k->rekey);
+	if (k->rekey.running)
+		return unlock_rekeying(opts, vol, k);
+	return volume_unlock(*vol, opts, opts->slot, NULL, &k->key);
+}
+
+/* Offered, not done: a rekey takes long, and the caller may be a script. */
+static void mention_rekey(const struct cli_opts *opts, const struct open_keys *k)
+{
+	if (!k->rekey.running || opts->json)
+		return;
+	fprintf(stderr, "volcrypt: a rekey of %s is %.1f%% done; continue it with "
+		"'volcrypt rekey --resume %s'\n", opts->target,
+		100.0 * (double)k->rekey.boundary / (double)k->rekey.data_size, opts->file);
+}
+
 int cmd_open(const struct cli_opts *opts)
 {
+	struct open_keys k = { 0 };
 	struct vol_volume *vol = NULL;
-	struct vol_key *key = NULL;
 	struct vol_mapping_info m;
 	int status;
 
@@ -40,13 +116,15 @@ int cmd_open(const struct cli_opts *opts)
 		return report_lib_error(-EINVAL, opts->file);
 	status = volume_open(opts, VOL_LOAD_READONLY, &vol);
 	if (!status)
-		status = volume_unlock(vol, opts, opts->slot, NULL, &key);
+		status = unlock_keys(opts, &vol, &k);
 	if (!status)
-		status = activate(vol, key, opts, &m);
-	vol_key_free(key);
+		status = activate(vol, k.key, k.new_key, opts, &m);
+	vol_key_free(k.key);
+	vol_key_free(k.new_key);
 	vol_free(vol);
 	if (status)
 		return status;
+	mention_rekey(opts, &k);
 	if (opts->json)
 		return json_out_print(mapping_json(&m), JSON_OUT_PLAIN);
 	if (opts->backend == VOL_BACKEND_AUTO)

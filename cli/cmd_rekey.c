@@ -184,7 +184,10 @@ static int report_done(const struct rekey_job *job, struct vol_volume *vol)
 	json_out_set_double(obj, "seconds", secs);
 	json_out_set_hex(obj, "digest", info.digest, sizeof(info.digest));
 	json_out_set_int(obj, "torn_sectors", job->last.torn_sectors);
-	return json_out_result(job->opts->json, obj,
+	/* The last line of the --json stream of events. */
+	if (job->opts->json)
+		return json_out_print(obj, JSON_OUT_LINE);
+	return json_out_result(false, obj,
 			       "Rekey of %s finished (%s): %.1f MiB re-encrypted in %.1f s.\n",
 			       job->target, job->name[0] ? "online" : "offline",
 			       (double)job->last.this_run / (1 << 20), secs);

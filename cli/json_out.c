@@ -15,6 +15,9 @@
 #define JSON_FLAGS \
 	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
+/* One object per line: for streams of events (progress). */
+#define JSON_LINE_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 /* Set by any failed allocation while the output tree is built. */
 static bool json_out_failed;
 
@@ -126,7 +129,8 @@ int json_out_print(struct json_object *root, enum json_out_flags flags)
 	int err, status = 0;
 
 	if (root && !json_out_failed)
-		text = json_object_to_json_string_length(root, JSON_FLAGS, &len);
+		text = json_object_to_json_string_length(root, (flags & JSON_OUT_LINE) ?
+							 JSON_LINE_FLAGS : JSON_FLAGS, &len);
 	if (text && (flags & JSON_OUT_WIPE)) {
 		/* Not through stdio: its buffer would keep a copy of the secret. */
 		err = stdout_write_unbuffered(text, len);

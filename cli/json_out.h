@@ -34,6 +34,8 @@ enum json_out_flags {
 	JSON_OUT_PLAIN = 0,
 	/* The tree holds a secret: wipe its strings and the text after use. */
 	JSON_OUT_WIPE = 1 << 0,
+	/* On one line (JSON Lines), for a stream of events. */
+	JSON_OUT_LINE = 1 << 1,
 };
 
 /*

@@ -47,7 +47,7 @@ static void json_line(const struct progress *p, uint64_t done, uint64_t total, d
 	json_out_set_double(obj, "percent", total ? 100.0 * (double)done / (double)total : 100);
 	json_out_set_double(obj, "rate_mb_s", rate / 1e6);
 	json_out_set_double(obj, "eta_s", eta);
-	json_out_print(obj, JSON_OUT_PLAIN);
+	json_out_print(obj, JSON_OUT_LINE);
 	fflush(stdout);
 }
 

@@ -59,7 +59,8 @@ int vol_device_open(const char *path, unsigned flags, struct vol_device **out)
 			vol_err("%s is in use", path);
 		return fd;
 	}
-	if ((flags & VOL_DEV_WRITE) && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if ((flags & VOL_DEV_WRITE) && !(flags & VOL_DEV_NOLOCK) &&
+	    flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		vol_err("%s is being updated by another process", path);
 		close(fd);

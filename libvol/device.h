@@ -17,6 +17,7 @@ struct vol_device {
 /* Open flags. */
 #define VOL_DEV_WRITE 0x1   /* read-write, exclusive lock for updates */
 #define VOL_DEV_SHARED 0x2  /* a mapping holds the block device: no O_EXCL */
+#define VOL_DEV_NOLOCK 0x4  /* the caller's client holds the update lock for it */
 
 /*
  * Open @path: must be a regular file or block device (-ENODEV otherwise,

@@ -33,6 +33,19 @@
 #define DMCRYPT_CIPHER "aes-xts-plain64"
 #define KEY_DESC_PREFIX "volcrypt"
 
+/*
+ * One table line of a mapping: @key_desc names the key in force for
+ * [start, start + sectors) of the data area (512-byte units).  During a
+ * rekey the volcrypt target takes both keys in one line; dm-crypt needs
+ * a line per key (new key below the boundary, old key above).
+ */
+struct table_line {
+	const char *key_desc;
+	const char *new_key_desc;        /* volcrypt during a rekey, else NULL */
+	uint64_t start;
+	uint64_t sectors;
+};
+
 /* What differs between the two targets. */
 struct dm_flavour {
 	const char *label;        /* for messages: the backend's name */
@@ -42,18 +55,20 @@ struct dm_flavour {
 	/* Minimum target version that takes keyring references. */
 	uint32_t min_version[3];
 	int (*params)(char *buf, size_t len, const struct vol_map_request *req,
-		      const char *key_desc, const char *devno);
+		      const struct table_line *line, const char *devno);
+	/* During a rekey: both keys in one line (volcrypt), or a line per key. */
+	int both_keys_in_one_line;
 };
 
 static int crypt_params(char *buf, size_t len, const struct vol_map_request *req,
-			const char *key_desc, const char *devno);
+			const struct table_line *line, const char *devno);
 static int volcrypt_params(char *buf, size_t len, const struct vol_map_request *req,
-			   const char *key_desc, const char *devno);
+			   const struct table_line *line, const char *devno);
 
 static const struct dm_flavour flavours[] = {
 	/* Keyring references arrived in crypt 1.18.1 (Linux 4.10). */
-	{ "dm-crypt", "crypt", "dm-crypt", "CRYPT-VOLCRYPT", { 1, 18, 1 }, crypt_params },
-	{ "volcrypt", "volcrypt", "dm-volcrypt", "VOLCRYPT", { 1, 0, 0 }, volcrypt_params },
+	{ "dm-crypt", "crypt", "dm-crypt", "CRYPT-VOLCRYPT", { 1, 18, 1 }, crypt_params, 0 },
+	{ "volcrypt", "volcrypt", "dm-volcrypt", "VOLCRYPT", { 1, 0, 0 }, volcrypt_params, 1 },
 };
 
 static const struct dm_flavour *flavour_of(enum vol_backend b)
@@ -164,7 +179,7 @@ static void key_description(char *buf, size_t len, const struct vol_map_request 
 
 /* The targets' arguments name the key, they never hold it. */
 static int crypt_params(char *buf, size_t len, const struct vol_map_request *req,
-			const char *key_desc, const char *devno)
+			const struct table_line *line, const char *devno)
 {
 	char opts[64] = "";
 	int n_opts = 0, w;
@@ -178,9 +193,10 @@ static int crypt_params(char *buf, size_t len, const struct vol_map_request *req
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " sector_size:%u",
 			 req->sector_size);
 	}
-	w = snprintf(buf, len, "%s :%zu:logon:%s 0 %s %llu", DMCRYPT_CIPHER,
-		     req->key->len, key_desc, devno,
-		     (unsigned long long)(req->data_offset / 512));
+	/* iv_offset = start: the IV counts from the start of the data area. */
+	w = snprintf(buf, len, "%s :%zu:logon:%s %llu %s %llu", DMCRYPT_CIPHER,
+		     req->key->len, line->key_desc, (unsigned long long)line->start, devno,
+		     (unsigned long long)(req->data_offset / 512 + line->start));
 	if (w < 0 || (size_t)w >= len)
 		return -ENAMETOOLONG;
 	if (!n_opts)
@@ -190,41 +206,92 @@ static int crypt_params(char *buf, size_t len, const struct vol_map_request *req
 }
 
 static int volcrypt_params(char *buf, size_t len, const struct vol_map_request *req,
-			   const char *key_desc, const char *devno)
+			   const struct table_line *line, const char *devno)
 {
-	int w = snprintf(buf, len, ":%zu:logon:%s %s %llu %u%s", req->key->len, key_desc,
-			 devno, (unsigned long long)(req->data_offset / 512), req->sector_size,
-			 req->allow_discards ? " 1 allow_discards" : "");
+	char opts[256] = "";
+	int n_opts = 0, w;
 
+	if (req->allow_discards) {
+		n_opts++;
+		strcat(opts, " allow_discards");
+	}
+	if (line->new_key_desc) {
+		n_opts += 3;
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " rekey :%zu:logon:%s %llu",
+			 req->key->len, line->new_key_desc,
+			 (unsigned long long)(req->rekey_boundary / 512));
+	}
+	w = snprintf(buf, len, ":%zu:logon:%s %s %llu %u", req->key->len, line->key_desc,
+		     devno, (unsigned long long)(req->data_offset / 512), req->sector_size);
+	if (w >= 0 && (size_t)w < len && n_opts)
+		w += snprintf(buf + w, len - (size_t)w, " %d%s", n_opts, opts);
 	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Loads the table with the key in the keyring for exactly that long. */
+/* The table: one line, or for dm-crypt during a rekey, one per key. */
+static int build_lines(const struct dm_flavour *f, const struct vol_map_request *req,
+		       const char *key_desc, const char *new_key_desc, struct table_line *lines)
+{
+	uint64_t sectors = req->data_size / 512, boundary = req->rekey_boundary / 512;
+
+	if (!req->new_key) {
+		lines[0] = (struct table_line){ key_desc, NULL, 0, sectors };
+		return 1;
+	}
+	if (f->both_keys_in_one_line) {
+		lines[0] = (struct table_line){ key_desc, new_key_desc, 0, sectors };
+		return 1;
+	}
+	if (boundary == 0) {
+		lines[0] = (struct table_line){ key_desc, NULL, 0, sectors };
+		return 1;
+	}
+	lines[0] = (struct table_line){ new_key_desc, NULL, 0, boundary };
+	lines[1] = (struct table_line){ key_desc, NULL, boundary, sectors - boundary };
+	return boundary < sectors ? 2 : 1;
+}
+
+/* Loads the table with the key(s) in the keyring for exactly that long. */
 static int create_mapping(const struct dm_flavour *f, const struct vol_map_request *req,
 			  const char *devno)
 {
 	char key_desc[VOL_DM_NAME_LEN + VOL_UUID_STRLEN + 16];
-	char params[512], uuid[VOL_DM_UUID_LEN];
-	struct vol_dm_target tgt;
+	char new_key_desc[sizeof(key_desc) + 8];
+	char params[2][640], uuid[VOL_DM_UUID_LEN];
+	struct vol_dm_target tgt[2];
+	struct table_line lines[2];
 	struct vol_dm_create c;
-	int32_t serial;
-	int r;
+	int32_t serial, new_serial = 0;
+	int r, n;
 
 	key_description(key_desc, sizeof(key_desc), req);
+	snprintf(new_key_desc, sizeof(new_key_desc), "%s:new", key_desc);
+	n = build_lines(f, req, key_desc, new_key_desc, lines);
 	r = vol_dm_make_uuid(uuid, sizeof(uuid), f->uuid_prefix, req->uuid, req->name);
-	if (!r)
-		r = f->params(params, sizeof(params), req, key_desc, devno);
+	for (int i = 0; !r && i < n; i++) {
+		r = f->params(params[i], sizeof(params[i]), req, &lines[i], devno);
+		tgt[i] = (struct vol_dm_target){ .start = lines[i].start,
+						 .length = lines[i].sectors,
+						 .type = f->target, .params = params[i] };
+	}
 	if (r)
 		return r;
 	serial = vol_dm_key_add(key_desc, req->key->bytes, req->key->len);
 	if (serial < 0)
 		return serial;
-	tgt = (struct vol_dm_target){ .start = 0, .length = req->data_size / 512,
-				      .type = f->target, .params = params };
-	c = (struct vol_dm_create){ .name = req->name, .uuid = uuid, .targets = &tgt,
-				    .n_targets = 1, .read_only = req->read_only };
+	if (req->new_key) {
+		new_serial = vol_dm_key_add(new_key_desc, req->new_key->bytes, req->new_key->len);
+		if (new_serial < 0) {
+			vol_dm_key_drop(serial);
+			return new_serial;
+		}
+	}
+	c = (struct vol_dm_create){ .name = req->name, .uuid = uuid, .targets = tgt,
+				    .n_targets = n, .read_only = req->read_only };
 	r = vol_dm_create_device(&c);
 	vol_dm_key_drop(serial);
+	if (new_serial)
+		vol_dm_key_drop(new_serial);
 	if (r == -EEXIST)
 		vol_err("%s: a device-mapper device named %s exists already", f->label, req->name);
 	else if (r == -EBUSY)

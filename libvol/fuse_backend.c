@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuse_control.h"
 #include "internal.h"
 #include "libvol.h"
 
@@ -94,6 +95,16 @@ struct fuse_vol {
 	int read_only;
 	unsigned threads;
 	struct vol_engine *eng;
+	/*
+	 * Online rekey: below @boundary the data is under @new_eng.  Every
+	 * request holds rekey_lock shared while it picks its key and does its
+	 * I/O; the rekey takes it exclusively while it rewrites a chunk and
+	 * moves the boundary.  Taken before rmw_lock.
+	 */
+	struct vol_engine *new_eng;
+	uint64_t boundary;
+	pthread_rwlock_t rekey_lock;
+	struct vol_fuse_control *control;
 	pthread_rwlock_t rmw_lock;	/* see "Concurrency" above */
 	pthread_key_t buf_key;		/* struct io_buf of each worker */
 	uid_t uid;
@@ -235,24 +246,35 @@ static int pwrite_full(struct fuse_vol *v, const void *buf, size_t len, uint64_t
  * Makefile's volcrypt-fused-nocrypto) measures the daemon without the
  * cipher; it must never serve a real volume.
  */
-static int data_decrypt(struct fuse_vol *v, uint64_t pos, void *buf, size_t len)
+static int data_crypt(struct fuse_vol *v, uint64_t pos, void *buf, size_t len, int encrypt)
 {
 #ifdef VOL_FUSE_BENCH_NO_CRYPTO
-	(void)v, (void)pos, (void)buf, (void)len;
+	(void)v, (void)pos, (void)buf, (void)len, (void)encrypt;
 	return 0;
 #else
-	return vol_engine_decrypt(v->eng, pos / 512, buf, len);
+	int (*fn)(struct vol_engine *, uint64_t, void *, size_t) =
+		encrypt ? vol_engine_encrypt : vol_engine_decrypt;
+	uint64_t below = v->new_eng && pos < v->boundary ? v->boundary - pos : 0;
+	size_t n = below < len ? (size_t)below : len;
+	int r = 0;
+
+	/* A request across the rekey boundary: each side with its own key. */
+	if (n)
+		r = fn(v->new_eng, pos / 512, buf, n);
+	if (!r && n < len)
+		r = fn(v->eng, (pos + n) / 512, (uint8_t *)buf + n, len - n);
+	return r;
 #endif
+}
+
+static int data_decrypt(struct fuse_vol *v, uint64_t pos, void *buf, size_t len)
+{
+	return data_crypt(v, pos, buf, len, 0);
 }
 
 static int data_encrypt(struct fuse_vol *v, uint64_t pos, void *buf, size_t len)
 {
-#ifdef VOL_FUSE_BENCH_NO_CRYPTO
-	(void)v, (void)pos, (void)buf, (void)len;
-	return 0;
-#else
-	return vol_engine_encrypt(v->eng, pos / 512, buf, len);
-#endif
+	return data_crypt(v, pos, buf, len, 1);
 }
 
 /* Read and decrypt whole sectors [pos, pos + len) of the data area. */
@@ -308,7 +330,9 @@ static void vf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	pthread_rwlock_rdlock(&v->rekey_lock);
 	r = read_plain(v, buf, s.start, s.len);
+	pthread_rwlock_unlock(&v->rekey_lock);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;
@@ -394,10 +418,12 @@ static void vf_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 			fuse_reply_write(req, 0);
 		return;
 	}
+	pthread_rwlock_rdlock(&v->rekey_lock);
 	if (!(((uint64_t)off | n) & mask))
 		r = write_aligned(v, data, n, (uint64_t)off);
 	else
 		r = write_rmw(v, data, n, (uint64_t)off);
+	pthread_rwlock_unlock(&v->rekey_lock);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;
@@ -722,7 +748,9 @@ static void vol_teardown(struct fuse_vol *v)
 	pthread_setspecific(v->buf_key, NULL);
 	pthread_key_delete(v->buf_key);
 	pthread_rwlock_destroy(&v->rmw_lock);
+	pthread_rwlock_destroy(&v->rekey_lock);
 	vol_engine_free(v->eng); /* wipes the expanded keys */
+	vol_engine_free(v->new_eng);
 	if (v->fd >= 0)
 		close(v->fd);
 }
@@ -748,18 +776,114 @@ static int vol_setup(struct fuse_vol *v, const struct vol_fuse_config *cfg,
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&v->rmw_lock, &ra);
+	/* Likewise the rekey must get its chunk while requests keep coming. */
+	pthread_rwlock_init(&v->rekey_lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	r = -pthread_key_create(&v->buf_key, io_buf_free);
 	if (r) {
 		pthread_rwlock_destroy(&v->rmw_lock);
+		pthread_rwlock_destroy(&v->rekey_lock);
 		return r;
 	}
 	r = open_target(v, cfg);
 	if (!r)
 		r = vol_engine_new(key, v->sector_size, ENGINE_THREADS, &v->eng);
+	if (!r && cfg->new_key) {
+		v->boundary = cfg->rekey_boundary;
+		r = vol_engine_new(cfg->new_key, v->sector_size, ENGINE_THREADS, &v->new_eng);
+	}
 	if (r)
 		vol_teardown(v);
 	return r;
+}
+
+/* ------------------------------------------------------- online rekey */
+
+/*
+ * The rekey runs in the control thread (fuse_control.c) with these
+ * hooks: it holds every request off while it rewrites a chunk through its
+ * own descriptor (same page cache as ours), and moves our boundary before
+ * letting them go.
+ */
+static int rekey_install(void *ctx, const struct vol_key *new_key)
+{
+	struct fuse_vol *v = ctx;
+	struct vol_engine *eng;
+	int r;
+
+	if (v->new_eng) /* started with both keys: the rekey is resumed */
+		return 0;
+	r = vol_engine_new(new_key, v->sector_size, ENGINE_THREADS, &eng);
+	if (r)
+		return r;
+	pthread_rwlock_wrlock(&v->rekey_lock);
+	v->boundary = 0;
+	v->new_eng = eng;
+	pthread_rwlock_unlock(&v->rekey_lock);
+	return 0;
+}
+
+static int rekey_boundary(void *ctx, uint64_t *boundary)
+{
+	struct fuse_vol *v = ctx;
+
+	pthread_rwlock_rdlock(&v->rekey_lock);
+	*boundary = v->boundary;
+	pthread_rwlock_unlock(&v->rekey_lock);
+	return 0;
+}
+
+static int rekey_hold(void *ctx, uint64_t off, uint64_t len)
+{
+	struct fuse_vol *v = ctx;
+
+	(void)off, (void)len;
+	pthread_rwlock_wrlock(&v->rekey_lock);
+	return 0;
+}
+
+static void rekey_release(void *ctx, uint64_t off, uint64_t len, int done)
+{
+	struct fuse_vol *v = ctx;
+
+	if (done)
+		v->boundary = off + len;
+	pthread_rwlock_unlock(&v->rekey_lock);
+}
+
+/* Everything is under the new key: it becomes the only one. */
+static int rekey_finish(void *ctx)
+{
+	struct fuse_vol *v = ctx;
+	struct vol_engine *old;
+
+	pthread_rwlock_wrlock(&v->rekey_lock);
+	old = v->eng;
+	v->eng = v->new_eng;
+	v->new_eng = NULL;
+	v->boundary = 0;
+	pthread_rwlock_unlock(&v->rekey_lock);
+	vol_engine_free(old);
+	return 0;
+}
+
+static int control_start(struct fuse_vol *v, const struct vol_fuse_config *cfg)
+{
+	const struct vol_fuse_rekey_hooks hooks = {
+		.install = rekey_install,
+		.ops = {
+			.boundary = rekey_boundary,
+			.hold = rekey_hold,
+			.release = rekey_release,
+			.finish = rekey_finish,
+			.ctx = v,
+			.online = 1,
+		},
+	};
+
+	if (!cfg->control || v->read_only)
+		return 0;
+	return vol_fuse_control_start(cfg->control, cfg->target, &hooks, &v->control);
 }
 
 static struct fuse_session *session_new(struct fuse_vol *v, const char *mountpoint)
@@ -917,9 +1041,13 @@ int vol_fuse_serve(const struct vol_fuse_config *cfg, const struct vol_key *key,
 	}
 	r = answer_init(se, &v);
 	if (!r)
+		r = control_start(&v, cfg);
+	if (!r)
 		r = signal_ready(ready_fd);
 	if (!r)
 		r = serve_loop(se, &v);
+	/* A rekey in progress pauses at its next chunk: requests still run. */
+	vol_fuse_control_stop(v.control);
 	unmount(se, cfg->mountpoint);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

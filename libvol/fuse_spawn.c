@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "fuse_control.h"
 #include "internal.h"
 #include "loop.h"
 
@@ -70,7 +71,8 @@ enum { STATUS_READY = 0, STATUS_SIGNALLED = 1000 };
 
 struct spawn {
 	/* Prepared before the fork. */
-	char *argv[12];
+	char *argv[14];
+	char control[PATH_MAX];
 	char *envp[3];
 	char exec_msg[PATH_MAX + 64];
 	size_t exec_msg_len;
@@ -257,22 +259,34 @@ static void spawn_close(struct spawn *sp)
 	close_fd(&sp->log_fd);
 }
 
-/* The key into a fresh pipe; only its read end is kept. */
-static int key_pipe(struct spawn *sp, const struct vol_key *key)
+static int write_key(int fd, const struct vol_key *key)
 {
-	int p[2];
 	ssize_t n;
+
+	/* Far below the pipe's capacity: never blocks, one atomic write. */
+	do
+		n = write(fd, key->bytes, key->len);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)key->len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/*
+ * The key into a fresh pipe, then the new key during a rekey (the daemon
+ * knows from the header whether to expect it); only the read end is kept.
+ */
+static int key_pipe(struct spawn *sp, const struct vol_key *key, const struct vol_key *new_key)
+{
+	int p[2], r;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	/* Far below the pipe's capacity: never blocks, one atomic write. */
-	do
-		n = write(p[1], key->bytes, key->len);
-	while (n < 0 && errno == EINTR);
+	r = write_key(p[1], key);
+	if (!r && new_key)
+		r = write_key(p[1], new_key);
 	close(p[1]);
-	if (n != (ssize_t)key->len) {
+	if (r) {
 		close(p[0]);
-		return n < 0 ? -errno : -EIO;
+		return r;
 	}
 	sp->key_fd = p[0];
 	return 0;
@@ -295,8 +309,13 @@ static int spawn_prepare(struct spawn *sp, const struct vol_map_request *req,
 	sp->argv[i++] = key_fd;
 	sp->argv[i++] = (char *)"--ready-fd";
 	sp->argv[i++] = ready_fd;
-	if (req->read_only)
+	if (req->read_only) {
 		sp->argv[i++] = (char *)"--read-only";
+	} else {
+		snprintf(sp->control, sizeof(sp->control), "%s/" VOL_CTL_SOCKET, req->run_dir);
+		sp->argv[i++] = (char *)"--control";
+		sp->argv[i++] = sp->control;
+	}
 	sp->argv[i] = NULL;
 	/* A clean environment: nothing of the caller's leaks into the daemon. */
 	sp->envp[0] = env_path;
@@ -316,7 +335,7 @@ static int spawn_prepare(struct spawn *sp, const struct vol_map_request *req,
 	if (sp->null_fd < 0 || pipe2(sp->ready, O_CLOEXEC) < 0 ||
 	    pipe2(sp->report, O_CLOEXEC) < 0)
 		return -errno;
-	r = key_pipe(sp, req->key);
+	r = key_pipe(sp, req->key, req->new_key);
 	if (r)
 		vol_err("cannot pass the key to the fuse daemon: %s", vol_strerror(r));
 	return r;

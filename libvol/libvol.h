@@ -305,6 +305,9 @@ int vol_rekey_start(struct vol_volume *vol, const char *pass, size_t pass_len,
 int vol_rekey_unlock(struct vol_volume *vol, const char *pass, size_t pass_len,
 		     struct vol_key **old_key, struct vol_key **new_key);
 
+/** 1 if @new_key is the new key of the rekey in progress, 0 if not, or -errno. */
+int vol_rekey_key_verify(const struct vol_volume *vol, const struct vol_key *new_key);
+
 /** struct vol_rekey_progress - reported after every chunk. */
 struct vol_rekey_progress {
 	uint64_t done;            /**< bytes under the new key */
@@ -343,7 +346,8 @@ int vol_rekey_run_mapping(struct vol_volume *vol, const char *name,
  * crash consistent again (the chunk being rewritten is finished from the
  * journal) so that it can be mapped with the boundary of the record.
  * Nothing to do (0) without a rekey.  *torn (if non-NULL) receives the
- * number of sectors found torn.
+ * number of sectors found torn.  A handle loaded read-only succeeds only
+ * when no step was interrupted (-EROFS otherwise).
  */
 int vol_rekey_recover(struct vol_volume *vol, const struct vol_key *old_key,
 		      const struct vol_key *new_key, int *torn);
@@ -422,12 +426,17 @@ int vol_backend_parse(const char *name, enum vol_backend *backend);
  *                  discards reveal which blocks are unused).
  * @fuse_helper:    path of the volcrypt-fused program (fuse backend);
  *                  NULL = next to the running program, else SBINDIR.
+ * @new_key:        during a rekey: the new key (vol_rekey_unlock()); the
+ *                  mapping uses it below the boundary and the key given to
+ *                  vol_activate() above it.  Recover the volume first
+ *                  (vol_rekey_recover()).
  */
 struct vol_activate_params {
 	enum vol_backend backend;
 	int read_only;
 	int allow_discards;
 	const char *fuse_helper;
+	const struct vol_key *new_key;
 };
 
 /** struct vol_mapping_info - what vol_mapping_get() reports (no secrets). */
@@ -502,6 +511,11 @@ struct vol_fuse_config {
 	uint32_t sector_size;
 	int read_only;
 	unsigned threads;
+	/* A rekey in progress: the new key applies below the boundary (bytes). */
+	const struct vol_key *new_key;
+	uint64_t rekey_boundary;
+	/* Unix socket on which `volcrypt rekey` asks for an online rekey; NULL: none. */
+	const char *control;
 };
 
 /**

@@ -195,6 +195,25 @@ static void fill_request(struct vol_volume *vol, const struct vol_key *key, cons
 	req->read_only = p->read_only;
 	req->allow_discards = p->allow_discards;
 	req->fuse_helper = p->fuse_helper;
+	if (vol->md.rekey.state == VOL_REKEY_RUNNING) {
+		req->new_key = p->new_key;
+		req->rekey_boundary = vol->md.rekey.boundary;
+	}
+}
+
+/* The key, and during a rekey the new key too, must be the volume's. */
+static int check_keys(struct vol_volume *vol, const struct vol_key *key,
+		      const struct vol_activate_params *p)
+{
+	if (vol_key_verify(vol, key) != 1)
+		return -EPERM;
+	if (vol->md.rekey.state != VOL_REKEY_RUNNING)
+		return 0;
+	if (!p->new_key) {
+		vol_err("a rekey is in progress: mapping the volume needs both keys");
+		return -EINVAL;
+	}
+	return vol_rekey_key_verify(vol, p->new_key) == 1 ? 0 : -EPERM;
 }
 
 static void describe(const struct vol_map_request *req, enum vol_backend b,
@@ -226,7 +245,7 @@ int vol_activate(struct vol_volume *vol, const struct vol_key *key, const char *
 		return -errno;
 	r = vol_name_check(name);
 	if (!r)
-		r = vol_key_verify(vol, key) == 1 ? 0 : -EPERM;
+		r = check_keys(vol, key, p);
 	if (!r)
 		r = choose_backend(p->backend, &b);
 	if (r)

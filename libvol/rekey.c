@@ -278,6 +278,15 @@ int vol_rekey_unlock(struct vol_volume *vol, const char *pass, size_t pass_len,
 	return 0;
 }
 
+int vol_rekey_key_verify(const struct vol_volume *vol, const struct vol_key *new_key)
+{
+	if (!vol || !new_key)
+		return -EINVAL;
+	if (!rekey_running(vol))
+		return 0;
+	return vol_digest_verify(&vol->md.digest[1], new_key);
+}
+
 /* ------------------------------------------------------------------ chunks */
 
 struct rekey_run {
@@ -381,6 +390,11 @@ static int recover(struct rekey_run *rr, uint64_t *boundary)
 	if (e.offset < md->rekey.boundary) {
 		vol_err("%s: the re-encryption journal is behind the header", rr->vol->dev->path);
 		return -EBADMSG;
+	}
+	if (!rr->vol->dev->writable) {
+		vol_err("%s: a rekey step was interrupted; finishing it needs write access",
+			rr->vol->dev->path);
+		return -EROFS;
 	}
 	r = resolve_chunk(rr, &e);
 	*boundary = e.offset + e.length;
@@ -640,15 +654,14 @@ int vol_rekey_recover(struct vol_volume *vol, const struct vol_key *old_key,
 		return -EINVAL;
 	if (!rekey_running(vol))
 		return 0;
-	r = vol_require_writable(vol);
-	if (!r)
-		r = check_keys(vol, old_key, new_key);
+	r = check_keys(vol, old_key, new_key);
 	if (r)
 		return r;
+	/* Read-only is fine as long as no step was interrupted. */
 	r = run_open(&rr, vol, old_key, new_key, NULL);
 	if (!r)
 		r = recover(&rr, &boundary);
-	if (!r)
+	if (!r && vol->dev->writable)
 		r = commit_boundary(&rr, boundary);
 	if (torn)
 		*torn = rr.progress.torn_sectors;

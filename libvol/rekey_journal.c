@@ -81,9 +81,16 @@ int vol_journal_write(struct vol_device *dev, const struct vol_rekey_record *rec
 		      const struct vol_journal_entry *e, uint8_t *scratch)
 {
 	size_t bytes = vol_journal_entry_bytes(e->count);
+
+	size_t used = VOL_JOURNAL_ENTRY_HEADER + (size_t)e->count * VOL_FINGERPRINT_BYTES;
 	int r;
 
-	memset(scratch, 0, bytes);
+	/* The fingerprints may already be in place (scratch + J_FINGERPRINTS). */
+	if (e->fingerprints != scratch + J_FINGERPRINTS)
+		memmove(scratch + J_FINGERPRINTS, e->fingerprints,
+			(size_t)e->count * VOL_FINGERPRINT_BYTES);
+	memset(scratch, 0, VOL_JOURNAL_ENTRY_HEADER);
+	memset(scratch + used, 0, bytes - used);
 	memcpy(scratch + J_MAGIC, VOL_JOURNAL_MAGIC, 8);
 	put_le64(scratch + J_ID, e->id);
 	put_le64(scratch + J_SEQUENCE, e->sequence);
@@ -91,9 +98,6 @@ int vol_journal_write(struct vol_device *dev, const struct vol_rekey_record *rec
 	put_le64(scratch + J_LENGTH, e->length);
 	put_le32(scratch + J_SECTOR_SIZE, e->sector_size);
 	put_le32(scratch + J_COUNT, e->count);
-	if (e->fingerprints != scratch + J_FINGERPRINTS)
-		memcpy(scratch + J_FINGERPRINTS, e->fingerprints,
-		       (size_t)e->count * VOL_FINGERPRINT_BYTES);
 	entry_checksum(scratch, e->count, scratch + J_CHECKSUM);
 	r = vol_device_write(dev, slot_offset(rec, e->sequence), scratch, bytes);
 	if (!r)

@@ -22,7 +22,8 @@ int vol_load(const char *path, unsigned flags, struct vol_volume **out)
 	if (!vol)
 		return -ENOMEM;
 	r = vol_device_open(path, (flags & VOL_LOAD_READONLY) ? 0 :
-				  VOL_DEV_WRITE | ((flags & VOL_LOAD_ONLINE) ? VOL_DEV_SHARED : 0),
+				  VOL_DEV_WRITE | ((flags & VOL_LOAD_ONLINE) ? VOL_DEV_SHARED : 0) |
+				  ((flags & VOL_LOAD_LOCK_HELD) ? VOL_DEV_NOLOCK : 0),
 			    &vol->dev);
 	if (!r)
 		r = vol_header_read(vol->dev, &vol->md, vol->copy_state);

@@ -15,6 +15,12 @@ struct vol_volume {
 };
 
 /*
+ * Internal vol_load() flag: another process (the `volcrypt rekey` that
+ * asked a fuse daemon to do the work) holds the update lock for us.
+ */
+#define VOL_LOAD_LOCK_HELD 0x100
+
+/*
  * Read both metadata copies of @dev and pick the newest valid one.
  * -EBADMSG when neither verifies, -EPROTONOSUPPORT when the best one is
  * from a newer format.

@@ -5,7 +5,7 @@
  * by hand.
  *
  *   volcrypt-fused --target PATH --mountpoint DIR --key-fd N --ready-fd M
- *                  [--read-only] [--threads N] [--verbose]
+ *                  [--read-only] [--control SOCKET] [--threads N] [--verbose]
  *
  * The volume key arrives on --key-fd (exactly VOL_VOLUME_KEY_BYTES raw
  * bytes, never on the command line or in the environment).  Once the
@@ -46,6 +46,7 @@ struct fused_opts {
 	int key_fd;
 	int ready_fd;
 	bool read_only;
+	const char *control;
 	bool verbose;
 	unsigned threads;
 };
@@ -156,7 +157,7 @@ static int init_gcrypt(void)
 static void usage(FILE *out)
 {
 	fputs("Usage: " PROGRAM " --target PATH --mountpoint DIR --key-fd N --ready-fd M\n"
-	      "                      [--read-only] [--threads N] [--verbose]\n"
+	      "                      [--read-only] [--control SOCKET] [--threads N] [--verbose]\n"
 	      "Serves the decrypted data area of the volcrypt volume PATH as DIR/volume.\n"
 	      "Started by 'volcrypt open --backend fuse'; not meant to be run by hand.\n",
 	      out);
@@ -188,7 +189,7 @@ static bool parse_fd(const char *s, int *fd)
 }
 
 enum { OPT_TARGET = 256, OPT_MOUNTPOINT, OPT_KEY_FD, OPT_READY_FD, OPT_READ_ONLY,
-       OPT_THREADS, OPT_VERBOSE, OPT_HELP };
+       OPT_CONTROL, OPT_THREADS, OPT_VERBOSE, OPT_HELP };
 
 static int parse_one(int opt, const char *arg, struct fused_opts *o)
 {
@@ -201,6 +202,7 @@ static int parse_one(int opt, const char *arg, struct fused_opts *o)
 	case OPT_READY_FD:
 		return parse_fd(arg, &o->ready_fd) ? 0 : fail(-EINVAL, "--ready-fd %s", arg);
 	case OPT_READ_ONLY: o->read_only = true; return 0;
+	case OPT_CONTROL: o->control = arg; return 0;
 	case OPT_VERBOSE: o->verbose = true; return 0;
 	case OPT_THREADS:
 		if (!parse_uint(arg, THREADS_MAX, &v))
@@ -220,6 +222,7 @@ static int parse_args(int argc, char **argv, struct fused_opts *o)
 		{ "key-fd", required_argument, NULL, OPT_KEY_FD },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -274,13 +277,16 @@ static int read_key(int fd, struct vol_key **key)
 	}
 	explicit_bzero(buf, VOL_VOLUME_KEY_BYTES);
 	gcry_free(buf);
-	close(fd);
 	return r;
 }
 
-/* The geometry comes from the header; the key must be this volume's. */
-static int load_volume(const char *target, const struct vol_key *key,
-		       struct vol_info *info)
+/*
+ * The geometry comes from the header; the key must be this volume's.
+ * During a rekey the new key follows the first one on @key_fd.
+ */
+static int load_volume(const char *target, int key_fd, const struct vol_key *key,
+		       struct vol_key **new_key, struct vol_info *info,
+		       struct vol_rekey_info *rekey)
 {
 	struct vol_volume *vol = NULL;
 	int r = vol_load(target, VOL_LOAD_READONLY, &vol);
@@ -288,7 +294,12 @@ static int load_volume(const char *target, const struct vol_key *key,
 	if (r)
 		return fail(r, "%s", target);
 	vol_get_info(vol, info);
+	vol_get_rekey_info(vol, rekey);
 	r = vol_key_verify(vol, key);
+	if (r == 1 && rekey->running) {
+		r = read_key(key_fd, new_key);
+		r = r ? r : vol_rekey_key_verify(vol, *new_key);
+	}
 	vol_free(vol);
 	if (r < 0)
 		return fail(r, "%s: checking the volume key", target);
@@ -317,7 +328,8 @@ static int resolve_paths(struct fused_opts *o, char *target, char *mnt)
 static int run(struct fused_opts *o)
 {
 	char target[PATH_MAX], mnt[PATH_MAX];
-	struct vol_key *key = NULL;
+	struct vol_key *key = NULL, *new_key = NULL;
+	struct vol_rekey_info rekey;
 	struct vol_info info;
 	int r;
 
@@ -325,7 +337,8 @@ static int run(struct fused_opts *o)
 	if (!r)
 		r = resolve_paths(o, target, mnt);
 	if (!r)
-		r = load_volume(o->target, key, &info);
+		r = load_volume(o->target, o->key_fd, key, &new_key, &info, &rekey);
+	close(o->key_fd);
 	if (!r) {
 		const struct vol_fuse_config cfg = {
 			.target = o->target,
@@ -335,6 +348,9 @@ static int run(struct fused_opts *o)
 			.sector_size = info.sector_size,
 			.read_only = o->read_only,
 			.threads = o->threads,
+			.new_key = new_key,
+			.rekey_boundary = rekey.boundary,
+			.control = o->control,
 		};
 
 		r = vol_fuse_serve(&cfg, key, o->ready_fd);
@@ -342,6 +358,7 @@ static int run(struct fused_opts *o)
 			r = fail(r, "serving %s on %s", o->target, o->mountpoint);
 	}
 	vol_key_free(key);
+	vol_key_free(new_key);
 	return r;
 }
 
