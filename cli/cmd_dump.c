@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "command.h"
 #include "confirm.h"
@@ -94,6 +95,8 @@ static void print_keyslot_human(int slot, const struct vol_keyslot_info *ks)
 		printf(SLOT_FIELD "%" PRIu32 "\n", "Lanes:", ks->parallel);
 	}
 	printf(SLOT_FIELD "%" PRIu32 "\n", "Stripes:", ks->stripes);
+	if (ks->digest_index)
+		printf(SLOT_FIELD "%s\n", "Key:", "new (rekey in progress)");
 	printf(SLOT_FIELD "%s\n", "Material:",
 	       copies_text(ks->material_state, copies, sizeof(copies)));
 }
@@ -123,13 +126,50 @@ static void print_info_human(const char *target, const struct vol_info *info)
 	printf(FIELD "%s\n", "", digest);
 }
 
+static void format_time(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, len, "%" PRIu64, t);
+}
+
+/* The rekey in progress and the finished ones (docs/FORMAT.md, section 5). */
+static void print_rekey_human(const struct vol_rekey_info *rk)
+{
+	char digest[2 * sizeof(rk->new_digest) + 1], when[64], until[64];
+
+	if (rk->running) {
+		hex_encode(rk->new_digest, sizeof(rk->new_digest), digest);
+		format_time(rk->started, when, sizeof(when));
+		printf(FIELD "in progress since %s: %.1f%% (%" PRIu64 " of %" PRIu64
+		       " bytes), %" PRIu64 "-byte chunks\n", "Rekey:", when,
+		       100.0 * (double)rk->boundary / (double)rk->data_size, rk->boundary,
+		       rk->data_size, rk->chunk_size);
+		printf(FIELD "%s\n", "New key digest:", digest);
+	}
+	printf(FIELD "%" PRIu64 "\n", "Rekeys done:", rk->count);
+	for (int i = 0; i < rk->history_len; i++) {
+		format_time(rk->history[i].started, when, sizeof(when));
+		format_time(rk->history[i].finished, until, sizeof(until));
+		printf(FIELD "%s .. %s, %" PRIu64 " sectors, %s\n", i ? "" : "Rekey history:",
+		       when, until, rk->history[i].bytes / 512,
+		       rk->history[i].online ? "online" : "offline");
+	}
+}
+
 static int dump_human(const struct cli_opts *opts, const struct vol_volume *vol,
 		      const struct vol_info *info, const struct secret *key_hex)
 {
 	struct vol_keyslot_info ks;
 	int slot, err;
 
+	struct vol_rekey_info rk;
+
 	print_info_human(opts->target, info);
+	vol_get_rekey_info(vol, &rk);
+	print_rekey_human(&rk);
 	printf("Keyslots:\n");
 	for (slot = 0; slot < VOL_KEYSLOTS; slot++) {
 		err = vol_get_keyslot(vol, slot, &ks);
@@ -169,6 +209,7 @@ static struct json_object *keyslot_json(int slot, const struct vol_keyslot_info 
 	json_out_set_u64(obj, "parallel", ks->parallel);
 	json_out_set_u64(obj, "stripes", ks->stripes);
 	json_out_set(obj, "material", copies_json(ks->material_state));
+	json_out_set_string(obj, "key", ks->digest_index ? "new" : "current");
 	return obj;
 }
 
@@ -212,13 +253,43 @@ static struct json_object *info_json(const struct vol_info *info)
 	return obj;
 }
 
+static struct json_object *rekey_json(const struct vol_rekey_info *rk)
+{
+	struct json_object *obj = json_out_object();
+	struct json_object *history = json_out_array();
+
+	json_out_set(obj, "in_progress", json_object_new_boolean(rk->running));
+	if (rk->running) {
+		json_out_set_u64(obj, "boundary", rk->boundary);
+		json_out_set_u64(obj, "total", rk->data_size);
+		json_out_set_u64(obj, "chunk_size", rk->chunk_size);
+		json_out_set_u64(obj, "started", rk->started);
+		json_out_set_hex(obj, "new_digest", rk->new_digest, sizeof(rk->new_digest));
+	}
+	json_out_set_u64(obj, "count", rk->count);
+	for (int i = 0; i < rk->history_len; i++) {
+		struct json_object *h = json_out_object();
+
+		json_out_set_u64(h, "started", rk->history[i].started);
+		json_out_set_u64(h, "finished", rk->history[i].finished);
+		json_out_set_u64(h, "sectors", rk->history[i].bytes / 512);
+		json_out_set_string(h, "mode", rk->history[i].online ? "online" : "offline");
+		json_out_append(history, h);
+	}
+	json_out_set(obj, "history", history);
+	return obj;
+}
+
 static int dump_json(const struct cli_opts *opts, const struct vol_volume *vol,
 		     const struct vol_info *info, const struct secret *key_hex)
 {
 	struct json_object *out = info_json(info);
 	struct json_object *keyslots = json_out_array();
+	struct vol_rekey_info rk;
 	int status;
 
+	vol_get_rekey_info(vol, &rk);
+	json_out_set(out, "rekey", rekey_json(&rk));
 	json_out_set(out, "keyslots", keyslots);
 	status = keyslots_json(opts, vol, keyslots);
 	if (status) {

@@ -162,6 +162,9 @@ static int unlock_and_run(struct rekey_job *job, struct vol_volume *vol)
 	progress_end(&job->progress);
 	vol_key_free(old_key);
 	vol_key_free(new_key);
+	if (!err && job->last.torn_sectors)
+		report_warning("%d sectors were torn by a crash during the rekey; their data is lost",
+			       job->last.torn_sectors);
 	if (err == -EINTR)
 		return report_error(err, opts->target,
 				    "rekey paused at %.1f%%; continue it with --resume",

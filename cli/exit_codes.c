@@ -40,6 +40,7 @@ static const struct {
 	{ ENOSPC, EXIT_STATUS_BUSY },
 	{ ETXTBSY, EXIT_STATUS_BUSY },
 	{ EALREADY, EXIT_STATUS_BUSY },
+	{ EAGAIN, EXIT_STATUS_BUSY },
 };
 
 int exit_status_for_errno(int err)

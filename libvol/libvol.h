@@ -255,7 +255,7 @@ void vol_key_free(struct vol_key *key);
 /* ------------------------------------------------------------------ */
 /* Rekey: re-encryption under a new volume key                         */
 
-/** Chunk sizes: offline default, and the cap the journal allows (512-byte sectors). */
+/** Default chunk sizes: offline (few syncs), online (short waits for I/O to a chunk). */
 #define VOL_REKEY_CHUNK_DEFAULT (16ULL << 20)
 #define VOL_REKEY_CHUNK_ONLINE (1ULL << 20)
 
