@@ -144,6 +144,22 @@ static int check_restore_target(struct vol_device *dev, struct vol_metadata *bk,
 			dev->path, a, b);
 		return -EEXIST;
 	}
+	/*
+	 * Same volume, but its data may no longer be under the backup's key:
+	 * a rekey in progress, or one finished since the backup was taken.
+	 */
+	if (!force && cur.rekey.state == VOL_REKEY_RUNNING) {
+		vol_err("%s is in the middle of a rekey; restoring a header now would make "
+			"its data unreadable (force to overwrite)", dev->path);
+		return -EBUSY;
+	}
+	if (!force && cur.rekey_count > bk->rekey_count) {
+		vol_err("%s was rekeyed after the backup was taken (%llu rekeys against %llu); "
+			"the backup's key no longer decrypts its data (force to overwrite)",
+			dev->path, (unsigned long long)cur.rekey_count,
+			(unsigned long long)bk->rekey_count);
+		return -EEXIST;
+	}
 	/* Newer than anything on the target, so a partial restore is detectable. */
 	if (cur.sequence >= bk->sequence)
 		bk->sequence = cur.sequence + 1;
