@@ -49,6 +49,9 @@ int vol_dm_backend_available(enum vol_backend b);  /* 1 if usable here, else 0 *
 int vol_dm_activate(enum vol_backend b, const struct vol_map_request *req,
 		    struct vol_mapping_info *info);
 int vol_dm_deactivate(enum vol_backend b, const char *name); /* -EBUSY while open, -ENOENT */
+/* The keyring description a mapping's key (or new key, during a rekey) goes by. */
+void vol_dm_key_description(char *buf, size_t len, const char *uuid, const char *name,
+			    int new_key);
 /* Sets info->stale if the dm device is gone (info->backend says which kind). */
 int vol_dm_refresh(struct vol_mapping_info *info);
 

@@ -172,9 +172,15 @@ static int backing_device(const struct vol_map_request *req, char *dev, size_t d
 	return 0;
 }
 
+void vol_dm_key_description(char *buf, size_t len, const char *uuid, const char *name,
+			   int new_key)
+{
+	snprintf(buf, len, "%s:%s:%s%s", KEY_DESC_PREFIX, uuid, name, new_key ? ":new" : "");
+}
+
 static void key_description(char *buf, size_t len, const struct vol_map_request *req)
 {
-	snprintf(buf, len, "%s:%s:%s", KEY_DESC_PREFIX, req->uuid, req->name);
+	vol_dm_key_description(buf, len, req->uuid, req->name, 0);
 }
 
 /* The targets' arguments name the key, they never hold it. */
@@ -265,7 +271,7 @@ static int create_mapping(const struct dm_flavour *f, const struct vol_map_reque
 	int r, n;
 
 	key_description(key_desc, sizeof(key_desc), req);
-	snprintf(new_key_desc, sizeof(new_key_desc), "%s:new", key_desc);
+	vol_dm_key_description(new_key_desc, sizeof(new_key_desc), req->uuid, req->name, 1);
 	n = build_lines(f, req, key_desc, new_key_desc, lines);
 	r = vol_dm_make_uuid(uuid, sizeof(uuid), f->uuid_prefix, req->uuid, req->name);
 	for (int i = 0; !r && i < n; i++) {

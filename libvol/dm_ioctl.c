@@ -259,6 +259,45 @@ static int add_targets(struct dm_task *dmt, const struct vol_dm_create *req)
 	return 0;
 }
 
+int vol_dm_message(const char *name, const char *message)
+{
+	struct dm_task *dmt;
+	int r = -ENOMEM;
+
+	dm_begin();
+	dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	/* Secure: a message may name a key (never hold one), wipe it anyway. */
+	if (dmt && dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
+	    dm_task_set_message(dmt, message) && dm_task_secure_data(dmt))
+		r = dm_task_run(dmt) ? 0 : task_errno(dmt, -EIO);
+	if (dmt)
+		dm_task_destroy(dmt);
+	dm_end();
+	return r;
+}
+
+int vol_dm_status(const char *name, char *buf, size_t len)
+{
+	uint64_t start, length;
+	char *type = NULL, *params = NULL;
+	struct dm_task *dmt;
+	int r = -ENOMEM;
+
+	dm_begin();
+	dmt = dm_task_create(DM_DEVICE_STATUS);
+	if (dmt && dm_task_set_name(dmt, name)) {
+		r = dm_task_run(dmt) ? 0 : task_errno(dmt, -EIO);
+		if (!r) {
+			dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+			r = params && (size_t)snprintf(buf, len, "%s", params) < len ? 0 : -EPROTO;
+		}
+	}
+	if (dmt)
+		dm_task_destroy(dmt);
+	dm_end();
+	return r;
+}
+
 /* Creates the device without a table.  EBUSY: the name or uuid is taken. */
 static int create_empty(const struct vol_dm_create *req)
 {

@@ -74,6 +74,12 @@ int vol_dm_target_available(const char *type, const char *module, uint32_t versi
  */
 int vol_dm_create_device(const struct vol_dm_create *req);
 
+/* Sends @message to the target at sector 0 of @name; the target's -errno on refusal. */
+int vol_dm_message(const char *name, const char *message);
+
+/* The status line (STATUSTYPE_INFO) of the first target of @name. */
+int vol_dm_status(const char *name, char *buf, size_t len);
+
 /* Removes @name: -ENOENT if absent, -EBUSY while open. */
 int vol_dm_remove_device(const char *name);
 
