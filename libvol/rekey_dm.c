@@ -31,11 +31,12 @@ struct dm_rekey {
 	const char *name;
 };
 
-static int message(const struct dm_rekey *d, const char *fmt, uint64_t a, uint64_t b)
+/* "<op> <start> <length>" of a chunk, in 512-byte sectors. */
+static int message(const struct dm_rekey *d, const char *op, uint64_t off, uint64_t len)
 {
 	char msg[128];
 
-	snprintf(msg, sizeof(msg), fmt, a / 512, b / 512);
+	snprintf(msg, sizeof(msg), "%s %" PRIu64 " %" PRIu64, op, off / 512, len / 512);
 	return vol_dm_message(d->name, msg);
 }
 
@@ -74,13 +75,13 @@ static int op_boundary(void *ctx, uint64_t *boundary)
 
 static int op_hold(void *ctx, uint64_t off, uint64_t len)
 {
-	return message(ctx, "rekey_arm %" PRIu64 " %" PRIu64, off, len);
+	return message(ctx, "rekey_arm", off, len);
 }
 
 static int op_rewrite(void *ctx, uint64_t off, uint64_t len, uint8_t *buf)
 {
 	(void)buf; /* the kernel reads the chunk itself, behind the I/O it holds */
-	return message(ctx, "rekey_chunk %" PRIu64 " %" PRIu64, off, len);
+	return message(ctx, "rekey_chunk", off, len);
 }
 
 static int op_finish(void *ctx)
