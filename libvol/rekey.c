@@ -310,12 +310,27 @@ static int data_write(struct rekey_run *rr, uint64_t off, const uint8_t *buf, si
 	return vol_device_write(&rr->data, rr->vol->md.data_offset + off, buf, len);
 }
 
-/* The old key's ciphertext of [off, off + len) in @buf becomes the new key's. */
+/*
+ * The old key's ciphertext of [off, off + len) in @buf becomes the new
+ * key's, a piece at a time so that the plaintext is still in the caches
+ * when it is encrypted again (each piece is spread over the engine's
+ * threads: half a MiB per core fits a core's L2).
+ */
+#define RECRYPT_PIECE (1u << 20)
+
 static int recrypt(struct rekey_run *rr, uint64_t off, uint8_t *buf, size_t len)
 {
-	int r = vol_engine_decrypt(rr->old_eng, off / 512, buf, len);
+	int r = 0;
 
-	return r ? r : vol_engine_encrypt(rr->new_eng, off / 512, buf, len);
+	for (size_t done = 0; !r && done < len; done += RECRYPT_PIECE) {
+		size_t n = len - done < RECRYPT_PIECE ? len - done : RECRYPT_PIECE;
+		uint64_t iv = (off + done) / 512;
+
+		r = vol_engine_decrypt(rr->old_eng, iv, buf + done, n);
+		if (!r)
+			r = vol_engine_encrypt(rr->new_eng, iv, buf + done, n);
+	}
+	return r;
 }
 
 static int rewrite_here(struct rekey_run *rr, uint64_t off, uint64_t len, uint8_t *buf)

@@ -49,6 +49,14 @@ if ! "$(dirname "$0")/kdf_wall_time.sh" "$build/volcrypt" 3; then
 	echo "FAILED: kdf_wall_time.sh" >&2
 	failed=$((failed + 1))
 fi
+for ss in 512 4096; do
+	echo "== tests/bench/rekey_offline.sh ($ss-byte sectors)"
+	ran=$((ran + 1))
+	if ! "$(dirname "$0")/rekey_offline.sh" "$build" 3 "$ss"; then
+		echo "FAILED: rekey_offline.sh" >&2
+		failed=$((failed + 1))
+	fi
+done
 echo "== tests/bench/bench_fuse.sh"
 ran=$((ran + 1))
 if ! "$(dirname "$0")/bench_fuse.sh" "$build"; then
