@@ -488,11 +488,11 @@ check_boot() {
 	problems=$(grep -E "$CONSOLE_BAD" "$blog" || true)
 	if [ -n "$pc1" ]; then
 		after=$(sed -n "/^vm: powercut: boot $k: /,\$p" "$blog")
-		problems+=$(grep -E '\[ *[0-9]+\.[0-9]+\]' <<<"$after" | grep -E "$KLOG_BAD" || true)
+		problems+=$'\n'$(grep -E '\[ *[0-9]+\.[0-9]+\]' <<<"$after" | grep -E "$KLOG_BAD" || true)
+		problems=$(sed '/^$/d' <<<"$problems" | sort -u)
 	fi
 	if [ -n "$problems" ]; then
-		host_fail "boot $k: no kernel problems on the console" \
-			"$(sort -u <<<"$problems")"
+		host_fail "boot $k: no kernel problems on the console" "$problems"
 	fi
 	if [ -z "$summary" ]; then
 		case $qemu_rc in
