@@ -35,12 +35,13 @@ check_eq "synced pattern survived the reset" \
 # The writer's region: chunks 0..durable hold the chunk; the first that does
 # not (cut while being written, or never started) is after those; all the
 # rest is untouched zeros (the writer went in order, one chunk at a time).
+# Hashing is slow under TCG: one sha256 identifies the chunk (chunk 0, if
+# intact), cmp compares the others with it and the tail with zeros.
 first=""
-for ((i = 0; i < S[chunks]; i++)); do
-	if [ "$(sum_range "$DISK" $((S[region_off] + i * MiB)) "$MiB")" != "${S[chunk_sum]}" ]; then
-		first=$i
-		break
-	fi
+read_range "$DISK" "${S[region_off]}" "$MiB" >"$T/chunk"
+[ "$(sum_of "$T/chunk")" = "${S[chunk_sum]}" ] || first=0
+for ((i = 1; i < S[chunks] && ${#first} == 0; i++)); do
+	read_range "$DISK" $((S[region_off] + i * MiB)) "$MiB" | cmp -s - "$T/chunk" || first=$i
 done
 # shellcheck disable=SC2317 # called through check
 beyond_durable() { [ -z "$first" ] || [ "$first" -gt "${S[durable]}" ]; }
@@ -48,10 +49,11 @@ check "every chunk reported durable survived (0..${S[durable]}; first other: ${f
 	beyond_durable
 check "the reset cut the writer off mid-way (first unwritten chunk ${first:-none} of ${S[chunks]})" \
 	test -n "$first"
+# shellcheck disable=SC2317 # called through check
+tail_zero() { read_range "$DISK" "$1" "$2" | cmp -s -n "$2" - /dev/zero; }
 if [ -n "$first" ] && [ $((first + 1)) -lt "${S[chunks]}" ]; then
 	rest=$(((S[chunks] - first - 1) * MiB))
-	check_eq "nothing written after the chunk being written at the reset" \
-		"$(sum_range "$DISK" $((S[region_off] + (first + 1) * MiB)) "$rest")" \
-		"$(head -c "$rest" /dev/zero | sha256sum | cut -d' ' -f1)"
+	check "nothing written after the chunk being written at the reset (chunks $((first + 1))..$((S[chunks] - 1)) zero)" \
+		tail_zero $((S[region_off] + (first + 1) * MiB)) "$rest"
 fi
 finish
