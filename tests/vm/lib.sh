@@ -345,6 +345,29 @@ kernel_log_clean() {
 	ok "$1"
 }
 
+# ------------------------------------------------------------ power cuts
+
+# The persistent disks (README.md, "Power cuts"), found by /init:
+# $VM_DISK is /dev/vda, the test disk (VOLCRYPT_VM_DISK_MB, 256 MiB);
+# $VM_STATE_DEV holds state_get/state_set's KEY=VALUE lines across boots.
+# shellcheck source-path=SCRIPTDIR source=state.sh
+. "$VM_TESTS_DIR/state.sh"
+
+# powercut_reset: the end of a pc1_* script.  Records the counts of its
+# assertions on the state disk (the next boot's /init adds them up), then
+# resets the VM at once, like a power cut: no sync, no cleanup, whatever
+# is still running (a background writer) is cut off mid-way.  Returns 1
+# only if the reset did not happen, which /init reports as a failure.
+powercut_reset() {
+	if ! state_set vm.pc1.counts "$PASS $FAIL"; then
+		fail "results recorded on the state disk before the reset"
+		return 1
+	fi
+	echo "# powercut: $PASS passed, $FAIL failed; resetting the VM (sysrq b)"
+	echo b >/proc/sysrq-trigger
+	return 1
+}
+
 # ------------------------------------------------------------ kernel target tests
 
 # mk NAME TABLE: a dm device from a table on stdin (a hex key stays off

@@ -4,23 +4,35 @@
 # The VM test stage.  Boots the newest installed Debian kernel under qemu
 # (TCG: KVM hangs on these machines) with a busybox initramfs that holds
 # our binaries, the tools and kernel modules the tests need, and the test
-# scripts; /init runs every tests/vm/t_*.sh in that one boot and prints
-# "vm: N passed, N failed".  Exit status: 0 only if that line is there and
-# says 0 failed (a crash, an oops, a kernel warning or a timeout fails).
+# scripts; /init runs every tests/vm/t_*.sh in the first boot.
+#
+# Power cuts: each selected pc1_NAME.sh runs at the end of a boot and resets
+# the VM (sysrq b); the next boot, on the same disks, runs pc2_NAME.sh.  So
+# N pairs take N+1 boots (boot K runs pc2 of pair K-1, then pc1 of pair K);
+# no pair, one boot.  Every boot has two persistent virtio disks: /dev/vda
+# for the tests (VOLCRYPT_VM_DISK_MB) and a 1 MiB state disk for KEY=VALUE
+# lines (state.sh).  Each boot prints "vm: boot K: N passed, N failed";
+# this script adds them up (with its own checks: each pc1 boot ended in a
+# reset) into "vm: N passed, N failed".  Exit status: 0 only if every boot
+# gave its line and nothing failed (a crash, an oops, a kernel warning or a
+# timeout in any boot fails).
 #
 #   tests/vm/run.sh BUILD_DIR
 #
 # Optional environment (see tests/vm/README.md):
-#   VOLCRYPT_VM_TESTS         globs of scripts to run (default "t_*.sh")
+#   VOLCRYPT_VM_TESTS         globs of scripts to run (default "t_*.sh pc1_*.sh";
+#                             a pc1_NAME.sh selects the pair pc1_NAME/pc2_NAME)
+#   VOLCRYPT_VM_DISK_MB       size of the test disk /dev/vda in MiB (256, sparse)
 #   VOLCRYPT_VM_KVM=1         use KVM instead of TCG
-#   VOLCRYPT_VM_TIMEOUT       limit for the whole boot in seconds (600)
+#   VOLCRYPT_VM_TIMEOUT       limit for each boot in seconds (600)
 #   VOLCRYPT_VM_TEST_TIMEOUT  limit per test script in seconds (300)
 #   VOLCRYPT_VM_MEM, _SMP     guest memory and CPUs (2G, 2)
 #   VOLCRYPT_VM_APPEND        extra kernel command line
 #   VOLCRYPT_VM_KO            extra .ko files (default: dm-target/*.ko if built)
 #   VOLCRYPT_VM_EXTRA_BINS    extra host programs, copied to /opt/volcrypt/bin
-#   VOLCRYPT_VM_KEEP=DIR      keep initramfs, staging tree and serial log in DIR
-#   VOLCRYPT_VM_SHELL=1       interactive shell after the tests (debugging)
+#   VOLCRYPT_VM_KEEP=DIR      keep initramfs, staging tree, disk images and
+#                             serial logs (serial-K.log a boot) in DIR
+#   VOLCRYPT_VM_SHELL=1       interactive shell after the tests of each boot
 set -euo pipefail
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -316,10 +328,41 @@ stage_ldcache() {
 	ldconfig -r "$STAGE"
 }
 
+# select_scripts: expands VOLCRYPT_VM_TESTS in tests/vm into TESTS (the
+# first boot's scripts) and PAIRS (NAME of each pc1_NAME.sh/pc2_NAME.sh,
+# one boot each more).  Mistakes stop the run before any boot.
+select_scripts() {
+	local pat f name
+	local -A seen=()
+	TESTS=() PAIRS=()
+	for pat in ${VOLCRYPT_VM_TESTS-t_*.sh pc1_*.sh}; do
+		for f in "$VM_DIR"/$pat; do
+			[ -f "$f" ] || continue
+			name=${f##*/}
+			[ -z "${seen[$name]:-}" ] || continue
+			seen[$name]=1
+			case $name in
+			lib.sh | state.sh | run.sh) ;;
+			pc1_*)
+				[ -f "$VM_DIR/pc2_${name#pc1_}" ] || die "$name has no partner pc2_${name#pc1_}"
+				PAIRS+=("${name#pc1_}")
+				;;
+			pc2_*) die "$name runs after pc1_${name#pc2_}: select that one" ;;
+			*) TESTS+=("$name") ;;
+			esac
+		done
+	done
+	[ $((${#TESTS[@]} + ${#PAIRS[@]})) -gt 0 ] ||
+		die "no test script matches VOLCRYPT_VM_TESTS='${VOLCRYPT_VM_TESTS-}'"
+	BOOTS=1
+	[ ${#PAIRS[@]} -eq 0 ] || BOOTS=$((${#PAIRS[@]} + 1))
+}
+
 write_config() {
 	cat >"$STAGE/etc/volcrypt-vm/config" <<EOF
 VM_KVER='$KVER'
-VM_TESTS='${VOLCRYPT_VM_TESTS:-t_*.sh}'
+VM_TESTS='${TESTS[*]}'
+VM_PC_PAIRS='${PAIRS[*]}'
 VM_TEST_TIMEOUT='${VOLCRYPT_VM_TEST_TIMEOUT:-300}'
 VM_SHELL='${VOLCRYPT_VM_SHELL:-0}'
 EOF
@@ -342,73 +385,161 @@ build_initramfs() {
 
 # ------------------------------------------------------------ boot
 
-qemu_cmd() {
-	# shellcheck disable=SC2054 # commas belong to qemu's option syntax
-	local accel=(-accel tcg,thread=multi -cpu max)
-	[ "${VOLCRYPT_VM_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
-	QEMU=(timeout -k 10 "${VOLCRYPT_VM_TIMEOUT:-600}"
-		qemu-system-x86_64 "${accel[@]}" -smp "${VOLCRYPT_VM_SMP:-2}"
-		-m "${VOLCRYPT_VM_MEM:-2G}" -nographic -no-reboot -net none
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$WORK/initrd.img"
-		-append "console=ttyS0 panic=-1 quiet ${VOLCRYPT_VM_APPEND:-}")
+# The persistent disks, made once and attached to every boot of the run:
+# sparse raw images, so 256 MiB cost nothing until written.
+make_disks() {
+	local mb=${VOLCRYPT_VM_DISK_MB:-256}
+	[[ $mb =~ ^[1-9][0-9]*$ ]] || die "VOLCRYPT_VM_DISK_MB='$mb' is not a size in MiB"
+	truncate -s "${mb}M" "$WORK/disk.img"
+	truncate -s 1M "$WORK/state.img"
 }
 
-# Streams the serial console to stdout and $LOG; notes when /init started.
+# qemu_cmd K: the command line of boot K.
+qemu_cmd() {
+	# shellcheck disable=SC2054 # commas belong to qemu's option syntax
+	local accel=(-accel tcg,thread=multi -cpu max) disks=() img serial
+	[ "${VOLCRYPT_VM_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
+	# The disks survive the reset because -no-reboot makes qemu exit on it
+	# and the next boot is a new qemu on the same files: whatever qemu had
+	# written (raw format: qemu keeps no cache of its own) is in the host's
+	# page cache and read back from there.  cache=writeback: the guest sees
+	# a volatile write cache, so its kernel sends flushes and FUA as to a
+	# real disk (what a power-cut test is about), and qemu turns each flush
+	# into an fdatasync of the image.  A flushed write thus survives even a
+	# host crash; an acknowledged but unflushed one survives the guest reset
+	# too (the host cache is not lost), which a real power cut would not
+	# promise: tests must not depend on such writes being lost.  The serial
+	# numbers tell /init which disk is which (/sys/block/vd*/serial); the
+	# test disk comes first, so it is /dev/vda.
+	for img in disk state; do
+		serial=volcrypt-data
+		[ "$img" = state ] && serial=volcrypt-state
+		# shellcheck disable=SC2054 # commas belong to qemu's option syntax
+		disks+=(-drive "file=$WORK/$img.img,format=raw,if=none,id=$img,cache=writeback"
+			-device "virtio-blk-pci,drive=$img,serial=$serial")
+	done
+	QEMU=(timeout -k 10 "${VOLCRYPT_VM_TIMEOUT:-600}"
+		qemu-system-x86_64 "${accel[@]}" -smp "${VOLCRYPT_VM_SMP:-2}"
+		-m "${VOLCRYPT_VM_MEM:-2G}" -nographic -no-reboot -net none "${disks[@]}"
+		-kernel "/boot/vmlinuz-$KVER" -initrd "$WORK/initrd.img"
+		-append "console=ttyS0 panic=-1 quiet volcrypt_vm.boot=$1 ${VOLCRYPT_VM_APPEND:-}")
+}
+
+# boot K: streams the serial console of boot K to stdout, $WORK/serial-K.log
+# and $LOG (all boots); notes when /init started and how long the boot took.
 boot() {
-	local line t0 now
-	qemu_cmd
+	local k=$1 line t0 now blog=$WORK/serial-$1.log
+	qemu_cmd "$k"
 	t0=$EPOCHREALTIME
-	INIT_AT=""
+	INIT_AT[k]="?"
+	: >"$blog"
 	if [ "${VOLCRYPT_VM_SHELL:-0}" = 1 ]; then
-		"${QEMU[@]:4}" | tee "$LOG"
+		"${QEMU[@]:4}" | tee -a "$blog" "$LOG"
 		return 0
 	fi
 	while IFS= read -r line; do
 		line=${line%$'\r'}
-		if [ -z "$INIT_AT" ] && [[ $line == "vm: init "* ]]; then
+		# Not anchored: the firmware's "Booting from ROM.." precedes it.
+		if [ "${INIT_AT[k]}" = "?" ] && [[ $line == *"vm: init "* ]]; then
 			now=$EPOCHREALTIME
-			INIT_AT=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+			INIT_AT[k]=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
 		fi
 		printf '%s\n' "$line"
+		printf '%s\n' "$line" >>"$blog"
 		printf '%s\n' "$line" >>"$LOG"
 	done < <({ "${QEMU[@]}" </dev/null 2>&1; echo "vm-host: qemu exit status $?"; } |
 		sed -u 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')
+	BOOT_S[k]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 }
 
 # ------------------------------------------------------------ verdict
 
-verdict() {
-	local summary passed failed bad=0 problems qemu_rc
-	summary=$(grep -E '^(vm: )?[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n1 || true)
-	problems=$(grep -E 'Kernel panic|BUG:|Oops|WARNING: CPU|general protection fault' "$LOG" || true)
-	echo
-	qemu_rc=$(sed -n 's/^vm-host: qemu exit status //p' "$LOG" | tail -n1)
-	if [ -z "$summary" ]; then
-		case $qemu_rc in
-		124 | 137) echo "vm: FAILED: timed out after ${VOLCRYPT_VM_TIMEOUT:-600}s (VOLCRYPT_VM_TIMEOUT)" ;;
-		*) echo "vm: FAILED: no summary line: the VM crashed or qemu failed (exit status ${qemu_rc:-?})" ;;
-		esac
-		bad=1
-	else
-		summary=${summary#vm: }
-		passed=${summary%% passed*}
-		failed=${summary#*passed, }
-		failed=${failed%% failed}
-		[ "$failed" -eq 0 ] || bad=1
-		[ "$passed" -gt 0 ] || { echo "vm: FAILED: nothing passed"; bad=1; }
+# ------------------------------------------------------------ verdict
+
+# The host's own assertions, counted with the boots' results.
+host_ok() {
+	HOST_PASSED=$((HOST_PASSED + 1))
+	echo "ok   - vm-host: $1"
+}
+
+host_fail() {
+	HOST_FAILED=$((HOST_FAILED + 1))
+	echo "FAIL - vm-host: $1"
+	[ $# -lt 2 ] || printf '%s\n' "${@:2}" | head -n 20 | sed 's/^/       /'
+}
+
+# Kernel messages that fail a run.  /init checks dmesg in each boot; its
+# console is quiet, so of these only what the kernel prints at KERN_ERR and
+# above shows up here.  After a pc1 script starts, /init lets every kernel
+# message reach the console (that kernel log dies with the reset), so
+# that part of the log is checked for all of /init's patterns, on lines
+# with a kernel timestamp (not the test's own output).
+CONSOLE_BAD='Kernel panic|BUG:|Oops|WARNING: CPU|general protection fault'
+KLOG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace:|Kernel panic|UBSAN:|KASAN:|blocked for more than|segfault at|kernel BUG'
+
+# check_boot K: the verdict on boot K; adds its summary to PASSED/FAILED.
+# Returns 1 if the boot did not get to its summary or its expected reset.
+check_boot() {
+	local k=$1 blog=$WORK/serial-$1.log summary qemu_rc problems pc1="" after
+	local -a n
+	summary=$(grep -E "^vm: boot $k: [0-9]+ passed, [0-9]+ failed\$" "$blog" | tail -n1 || true)
+	qemu_rc=$(sed -n 's/^vm-host: qemu exit status //p' "$blog" | tail -n1)
+	[ "$k" -le ${#PAIRS[@]} ] && pc1=pc1_${PAIRS[k - 1]}
+	problems=$(grep -E "$CONSOLE_BAD" "$blog" || true)
+	if [ -n "$pc1" ]; then
+		after=$(sed -n "/^vm: powercut: boot $k: /,\$p" "$blog")
+		problems+=$'\n'$(grep -E '\[ *[0-9]+\.[0-9]+\]' <<<"$after" | grep -E "$KLOG_BAD" || true)
+		problems=$(sed '/^$/d' <<<"$problems" | sort -u)
 	fi
 	if [ -n "$problems" ]; then
-		echo "vm: FAILED: the kernel reported problems on the console:"
-		printf '%s\n' "$problems" | head -n 20 | sed 's/^/    /'
-		bad=1
+		host_fail "boot $k: no kernel problems on the console" "$problems"
 	fi
+	if [ -z "$summary" ]; then
+		case $qemu_rc in
+		124 | 137) host_fail "boot $k: timed out after ${VOLCRYPT_VM_TIMEOUT:-600}s (VOLCRYPT_VM_TIMEOUT)" ;;
+		*) host_fail "boot $k: no summary line: the VM crashed or qemu failed (exit status ${qemu_rc:-?})" ;;
+		esac
+		return 1
+	fi
+	read -r -a n <<<"${summary#vm: boot "$k": }"
+	PASSED=$((PASSED + n[0]))
+	FAILED=$((FAILED + n[2]))
+	[ -n "$pc1" ] || return 0
+	# A pc1 boot must end in the reset: sysrq's own message (printed at any
+	# console level) and qemu leaving (-no-reboot) without an error.
+	if grep -q "^vm: powercut: boot $k: $pc1 returned" "$blog"; then
+		host_fail "boot $k: $pc1 reset the VM" "$(grep "^vm: powercut: boot $k: " "$blog" | tail -n1)"
+	elif [ "$qemu_rc" = 0 ] && grep -q 'sysrq: Resetting' <<<"$after" &&
+		! grep -q "^vm: boot $k: power off" "$blog"; then
+		host_ok "boot $k: $pc1 reset the VM"
+	else
+		host_fail "boot $k: $pc1 reset the VM (no sysrq reset seen; qemu exit status ${qemu_rc:-?})"
+		return 1
+	fi
+}
+
+verdict() {
+	local k bad=0 times=""
+	PASSED=0 FAILED=0 HOST_PASSED=0 HOST_FAILED=0
+	echo
+	for ((k = 1; k <= BOOTS_RUN; k++)); do
+		check_boot "$k" || true
+	done
+	[ "$BOOTS_RUN" -eq "$BOOTS" ] || host_fail "all $BOOTS boots ran (stopped after boot $BOOTS_RUN)"
+	PASSED=$((PASSED + HOST_PASSED))
+	FAILED=$((FAILED + HOST_FAILED))
+	[ "$FAILED" -eq 0 ] || bad=1
+	[ "$PASSED" -gt 0 ] || { echo "vm: FAILED: nothing passed"; bad=1; }
 	if grep -q '^FAIL' "$LOG"; then
 		echo "vm: failures:"
 		grep '^FAIL' "$LOG" | sed 's/^/    /'
 	fi
-	echo "vm: kernel $KVER; initramfs $(du -h "$WORK/initrd.img" | cut -f1) built in ${BUILD_S}s;" \
-		"/init reached after ${INIT_AT:-?}s; whole VM stage $(( SECONDS - START ))s"
-	echo "vm: ${summary:-no result}"
+	for ((k = 1; k <= BOOTS_RUN; k++)); do
+		times+="; boot $k: /init after ${INIT_AT[k]:-?}s, ${BOOT_S[k]:-?}s in all"
+	done
+	echo "vm: kernel $KVER; initramfs $(du -h "$WORK/initrd.img" | cut -f1) built in ${BUILD_S}s$times;" \
+		"whole VM stage $((SECONDS - START))s"
+	echo "vm: $PASSED passed, $FAILED failed"
 	return $bad
 }
 
@@ -431,12 +562,21 @@ main() {
 	STAGE=$WORK/root
 	LOG=$WORK/serial.log
 	mkdir -p "$STAGE"
+	select_scripts
 	note "kernel $KVER, building the initramfs"
 	build_initramfs
-	BUILD_S=$(( SECONDS - START ))
-	note "booting ($([ "${VOLCRYPT_VM_KVM:-0}" = 1 ] && echo KVM || echo TCG))"
+	make_disks
+	BUILD_S=$((SECONDS - START))
 	: >"$LOG"
-	boot
+	INIT_AT=() BOOT_S=()
+	for ((BOOTS_RUN = 1; BOOTS_RUN <= BOOTS; BOOTS_RUN++)); do
+		note "boot $BOOTS_RUN of $BOOTS ($([ "${VOLCRYPT_VM_KVM:-0}" = 1 ] && echo KVM || echo TCG))"
+		boot "$BOOTS_RUN"
+		[ "${VOLCRYPT_VM_SHELL:-0}" = 1 ] && continue
+		# A boot that did not reach its summary: the rest is not worth its time.
+		grep -qE "^vm: boot $BOOTS_RUN: [0-9]+ passed" "$WORK/serial-$BOOTS_RUN.log" || break
+	done
+	[ "$BOOTS_RUN" -le "$BOOTS" ] || BOOTS_RUN=$BOOTS
 	[ "${VOLCRYPT_VM_SHELL:-0}" = 1 ] && return 0
 	verdict
 }
