@@ -53,8 +53,8 @@ at_exit dm_remove vt-module
 
 rmmod dm_volcrypt >/dev/null 2>&1
 check "modprobe dm-volcrypt" modprobe dm-volcrypt
-check "volcrypt v1.0.0 registered" bash -c \
-	'DM_DISABLE_UDEV=1 dmsetup targets | grep -Eq "^volcrypt +v1\.0\.0$"'
+check "volcrypt v1.1.0 registered" bash -c \
+	'DM_DISABLE_UDEV=1 dmsetup targets | grep -Eq "^volcrypt +v1\.1\.0$"'
 check "dm-mod holds dm_volcrypt" test -e /sys/module/dm_mod/holders/dm_volcrypt
 if mk_bare vt-module "0 $N volcrypt $REF $DEV 0 512"; then
 	ok "target created"
