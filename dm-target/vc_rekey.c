@@ -86,7 +86,8 @@ int vc_rekey_init(struct vc_target *vc)
 
 	for (i = 0; i < ARRAY_SIZE(vc->epochs); i++) {
 		init_completion(&vc->epochs[i].drained);
-		r = percpu_ref_init(&vc->epochs[i].ref, vc_rekey_drained, 0, GFP_KERNEL);
+		r = percpu_ref_init(&vc->epochs[i].ref, vc_rekey_drained,
+				    PERCPU_REF_ALLOW_REINIT, GFP_KERNEL);
 		if (r)
 			return r;
 	}
