@@ -306,7 +306,7 @@ fio_loop() {
 }
 
 load_round() {
-	local ss=$1 size=$((16 * MiB)) n stop=$T/stop pid spid rounds
+	local ss=$1 size=$((8 * MiB)) n stop=$T/stop pid spid rounds
 	n=$((size / 512))
 	echo "# --- rekey under fio verify and suspends, sector size $ss"
 	mk vt-rekey "0 $n volcrypt $RA $DEV $OFF $ss" || return
