@@ -14,6 +14,10 @@
  *
  * Flushes and (with allow_discards) discards are remapped as they are.
  *
+ * Every data bio first goes through vc_rekey_admit(), which picks its key
+ * (two during an online rekey), may cut it at a rekey edge, and may park
+ * it while its chunk is re-encrypted; see vc_rekey.c.
+ *
  * Crypto runs on an unbound, CPU-intensive workqueue, so bios spread over
  * every CPU; nothing on the path takes a lock shared by all I/O.  One
  * bio's units are processed in order with one crypto request, embedded in
@@ -377,9 +381,7 @@ static int vc_io_prepare(struct vc_io *io, struct vc_req *vreq, struct bvec_iter
 		dst = vreq->dst;
 	}
 
-	/* plain64: the unit's first 512-byte sector, little endian, zero padded. */
-	vreq->iv[0] = cpu_to_le64(iv_sector);
-	vreq->iv[1] = 0;
+	vc_iv_plain64(vreq->iv, iv_sector);
 	vreq->io = io;
 	skcipher_request_set_tfm(&vreq->req, io->key->tfm);
 	skcipher_request_set_callback(&vreq->req,
@@ -505,17 +507,6 @@ static void vc_io_submit_read(struct vc_io *io)
 	submit_bio_noacct(bio);
 }
 
-/*
- * The key for a bio.  With one key, always the current one.  The online
- * rekey (docs/dm-target.md, "Online rekey") will split a bio that
- * crosses the boundary with dm_accept_partial_bio() here, and park bios
- * that touch the chunk being re-encrypted until it is done.
- */
-static struct vc_key *vc_io_key(struct vc_target *vc, sector_t sector)
-{
-	return &vc->keys[VC_KEY_CURRENT];
-}
-
 static int vc_io_reject(struct vc_target *vc, struct bio *bio, blk_status_t status)
 {
 	vc_count(vc, rejected, 1);
@@ -535,16 +526,68 @@ static int vc_io_remap(struct dm_target *ti, struct bio *bio)
 	return DM_MAPIO_REMAPPED;
 }
 
+/* An admitted bio, its key chosen: on its way to the device or the cipher. */
+static void vc_io_start(struct vc_io *io)
+{
+	struct vc_target *vc = io->vc;
+	struct bio *bio = io->bio;
+
+	io->iter = bio->bi_iter;
+	io->bounce = NULL;
+	io->status = BLK_STS_OK;
+	init_completion(&io->restart);
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		vc_io_submit_read(io);
+		break;
+	case REQ_OP_DISCARD:
+		/* Submitted here, not remapped: a parked discard comes back this way. */
+		bio_set_dev(bio, vc->dev->bdev);
+		bio->bi_iter.bi_sector = vc->data_offset + io->sector;
+		submit_bio_noacct(bio);
+		break;
+	default:
+		INIT_WORK(&io->work, vc_io_write_work);
+		queue_work(vc->crypt_wq, &io->work);
+		break;
+	}
+}
+
+/*
+ * Admits a data bio under the rekey state and starts it, fails it, or
+ * leaves it parked.  @in_map: called by map, which alone may cut the bio
+ * (dm_accept_partial_bio); a parked bio comes back here from the rekey
+ * message once its chunk is done, already cut to fit.
+ */
+void vc_io_dispatch(struct vc_io *io, bool in_map)
+{
+	switch (vc_rekey_admit(io, in_map)) {
+	case VC_ADMIT_GO:
+		vc_io_start(io);
+		break;
+	case VC_ADMIT_FAILED:
+		vc_io_reject(io->vc, io->bio, BLK_STS_IOERR);
+		break;
+	case VC_ADMIT_PARKED:
+		break;
+	}
+}
+
 int vc_io_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vc_target *vc = ti->private;
+	struct vc_io *io = dm_per_bio_data(bio, vc->per_bio_size);
 	sector_t unit_mask = (1U << vc->sector_shift) - 1;
 	enum req_op op = bio_op(bio);
-	struct vc_io *io;
+
+	/* vc_io_end_io() looks at it for every bio, admitted or not. */
+	io->in_epoch = false;
 
 	/*
 	 * Flushes arrive empty (dm core sends the data of a REQ_PREFLUSH bio
-	 * separately, once the flush is done): nothing to encrypt.
+	 * separately, once the flush is done): nothing to encrypt, no range,
+	 * so nothing the rekey has to wait for or cut.
 	 */
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH) && !bio_sectors(bio))
 		return vc_io_remap(ti, bio);
@@ -560,32 +603,31 @@ int vc_io_map(struct dm_target *ti, struct bio *bio)
 	if (unlikely(op == REQ_OP_DISCARD)) {
 		if (!vc->allow_discards)
 			return vc_io_reject(vc, bio, BLK_STS_NOTSUPP);
-		return vc_io_remap(ti, bio);
-	}
-	/* Anything but plain data (write zeroes, secure erase, zones) would bypass the cipher. */
-	if (unlikely((op != REQ_OP_READ && op != REQ_OP_WRITE) || !bio_sectors(bio)))
+	} else if (unlikely((op != REQ_OP_READ && op != REQ_OP_WRITE) || !bio_sectors(bio))) {
+		/* Write zeroes, secure erase, zones: would bypass the cipher. */
 		return vc_io_reject(vc, bio, BLK_STS_NOTSUPP);
+	}
 
 	/* A write needs a bounce page per page of data: at most a pool's reserve. */
 	if (op == REQ_OP_WRITE &&
 	    unlikely(bio->bi_iter.bi_size > (VC_MAX_WRITE_PAGES << PAGE_SHIFT)))
 		dm_accept_partial_bio(bio, (VC_MAX_WRITE_PAGES << PAGE_SHIFT) >> SECTOR_SHIFT);
 
-	io = dm_per_bio_data(bio, vc->per_bio_size);
 	io->vc = vc;
 	io->bio = bio;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	io->key = vc_io_key(vc, io->sector);
-	io->iter = bio->bi_iter;
-	io->bounce = NULL;
-	io->status = BLK_STS_OK;
-	init_completion(&io->restart);
-
-	if (op == REQ_OP_READ) {
-		vc_io_submit_read(io);
-	} else {
-		INIT_WORK(&io->work, vc_io_write_work);
-		queue_work(vc->crypt_wq, &io->work);
-	}
+	vc_io_dispatch(io, true);
 	return DM_MAPIO_SUBMITTED;
+}
+
+/*
+ * Every bio that went through map ends here, whoever completed it: the
+ * rekey's wait for bios in flight ends when the last of them has.
+ */
+int vc_io_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+{
+	struct vc_target *vc = ti->private;
+
+	vc_rekey_leave(dm_per_bio_data(bio, vc->per_bio_size));
+	return DM_ENDIO_DONE;
 }

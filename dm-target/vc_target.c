@@ -6,7 +6,7 @@
  * The ciphertext is byte-identical to dm-crypt's aes-xts-plain64 (without
  * iv_large_sectors) and to libvol's userspace engine for the same key:
  * docs/FORMAT.md section 7.  docs/dm-target.md describes the table, the
- * status line and the design, including the online rekey to come.
+ * status line, the messages and the design, including the online rekey.
  */
 #include <linux/blkdev.h>
 #include <linux/kernel.h>
@@ -17,7 +17,7 @@
 #include "volcrypt.h"
 
 #define VC_VERSION_MAJOR 1
-#define VC_VERSION_MINOR 0
+#define VC_VERSION_MINOR 1
 #define VC_VERSION_PATCH 0
 
 #define VC_MIN_ARGS 4
@@ -45,6 +45,7 @@ static void vc_target_dtr(struct dm_target *ti)
 	bioset_exit(&vc->bs);
 	mempool_exit(&vc->req_pool);
 	vc_io_page_pool_exit(vc);
+	vc_rekey_exit(vc);
 	for (i = 0; i < VC_NR_KEYS; i++)
 		vc_key_free(&vc->keys[i]);
 	free_percpu(vc->stats);
@@ -52,6 +53,7 @@ static void vc_target_dtr(struct dm_target *ti)
 		dm_put_device(ti, vc->dev);
 	if (vc->counted)
 		vc_io_clients_changed(-1);
+	mutex_destroy(&vc->msg_lock);
 	mutex_destroy(&vc->page_alloc_lock);
 	kfree_sensitive(vc);
 }
@@ -98,17 +100,20 @@ static int vc_target_parse_offset(struct dm_target *ti, struct vc_target *vc,
 }
 
 /*
- * "rekey <key_ref> <boundary>": reserved for the online rekey (issue 5).
- * The syntax is checked so that a malformed table says what is wrong with
- * it; a well-formed one is refused until the rekey path exists.
+ * "rekey <key_ref> <boundary>": a volume whose online rekey is under way.
+ * Only the syntax here; the key is loaded once the device is checked.
  */
 static int vc_target_parse_rekey(struct dm_target *ti, struct vc_target *vc,
-				 struct dm_arg_set *as)
+				 struct dm_arg_set *as, const char **rekey_ref)
 {
 	unsigned long long boundary;
 	const char *ref, *arg;
 	int r;
 
+	if (*rekey_ref) {
+		ti->error = "Optional argument rekey given twice";
+		return -EINVAL;
+	}
 	if (as->argc < 2) {
 		ti->error = "Optional argument rekey needs <key_ref> <boundary>";
 		return -EINVAL;
@@ -130,12 +135,13 @@ static int vc_target_parse_rekey(struct dm_target *ti, struct vc_target *vc,
 		ti->error = "Invalid rekey boundary: not a multiple of sector_size";
 		return -EINVAL;
 	}
-	ti->error = "Optional argument rekey is not supported by this version of dm-volcrypt";
-	return -EOPNOTSUPP;
+	*rekey_ref = ref;
+	vc->rekey_boundary = boundary;
+	return 0;
 }
 
 static int vc_target_parse_optional(struct dm_target *ti, struct vc_target *vc,
-				    unsigned int argc, char **argv)
+				    unsigned int argc, char **argv, const char **rekey_ref)
 {
 	struct dm_arg_set as;
 	unsigned int nr_opts;
@@ -161,11 +167,11 @@ static int vc_target_parse_optional(struct dm_target *ti, struct vc_target *vc,
 			}
 			vc->allow_discards = true;
 		} else if (!strcasecmp(opt, "rekey")) {
-			r = vc_target_parse_rekey(ti, vc, &as);
+			r = vc_target_parse_rekey(ti, vc, &as, rekey_ref);
 			if (r)
 				return r;
 		} else {
-			ti->error = "Unknown optional argument (known: allow_discards)";
+			ti->error = "Unknown optional argument (known: allow_discards, rekey)";
 			return -EINVAL;
 		}
 	}
@@ -195,7 +201,12 @@ static int vc_target_alloc_io(struct dm_target *ti, struct vc_target *vc)
 	const char *devname = dm_table_device_name(ti->table);
 	int r;
 
-	vc->req_size = vc_io_req_size(vc->keys[VC_KEY_CURRENT].tfm);
+	unsigned int i;
+
+	/* Both keys' transforms during a rekey; rekey_start checks its own. */
+	for (i = 0; i < VC_NR_KEYS; i++)
+		if (vc->keys[i].tfm)
+			vc->req_size = max(vc->req_size, vc_io_req_size(vc->keys[i].tfm));
 	vc->per_bio_size = vc_io_per_bio_size(vc->req_size);
 	ti->per_io_data_size = vc->per_bio_size;
 
@@ -206,6 +217,11 @@ static int vc_target_alloc_io(struct dm_target *ti, struct vc_target *vc)
 	}
 	vc_io_clients_changed(1);
 	vc->counted = true;
+	r = vc_rekey_init(vc);
+	if (r) {
+		ti->error = "Cannot allocate the in-flight counters";
+		return r;
+	}
 	r = vc_io_page_pool_init(vc);
 	if (r) {
 		ti->error = "Cannot allocate bounce page mempool";
@@ -263,9 +279,10 @@ static int vc_target_alloc_io(struct dm_target *ti, struct vc_target *vc)
  * Optional arguments (#opt_args counts words):
  *   allow_discards             Pass discards down.  Reveals which blocks
  *                              are unused; refused (EOPNOTSUPP) without it.
- *   rekey <key_ref> <boundary> Reserved for the online rekey: sectors below
- *                              <boundary> (512-byte, from the target start)
- *                              under the second key.  Refused for now.
+ *   rekey <key_ref> <boundary> An online rekey under way: sectors below
+ *                              <boundary> (512-byte, from the target start,
+ *                              a multiple of sector_size / 512) are under
+ *                              this new key, the rest under <key_ref>.
  *
  * The IV of every unit is plain64 of its offset from the target start in
  * 512-byte sectors: dm-crypt's "aes-xts-plain64 <key> 0 <dev_path>
@@ -273,6 +290,7 @@ static int vc_target_alloc_io(struct dm_target *ti, struct vc_target *vc)
  */
 static int vc_target_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	const char *rekey_ref = NULL;
 	struct vc_target *vc;
 	int r;
 
@@ -287,6 +305,9 @@ static int vc_target_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -ENOMEM;
 	}
 	mutex_init(&vc->page_alloc_lock);
+	mutex_init(&vc->msg_lock);
+	seqlock_init(&vc->rekey_lock);
+	bio_list_init(&vc->parked);
 	ti->private = vc;
 
 	/* Syntax first (the key reference, then the numbers), then resources. */
@@ -300,7 +321,8 @@ static int vc_target_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 	if (argc > VC_MIN_ARGS) {
-		r = vc_target_parse_optional(ti, vc, argc - VC_MIN_ARGS, argv + VC_MIN_ARGS);
+		r = vc_target_parse_optional(ti, vc, argc - VC_MIN_ARGS, argv + VC_MIN_ARGS,
+					     &rekey_ref);
 		if (r)
 			goto bad;
 	}
@@ -314,10 +336,15 @@ static int vc_target_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
-	r = vc_key_load(&vc->keys[VC_KEY_CURRENT], argv[0], &ti->error);
+	r = vc_key_load(&vc->keys[vc->cur], argv[0], &ti->error);
 	if (r)
 		goto bad;
 	vc->nr_keys = 1;
+	if (rekey_ref) {
+		r = vc_rekey_begin(vc, rekey_ref, vc->rekey_boundary, &ti->error);
+		if (r)
+			goto bad;
+	}
 
 	r = vc_target_alloc_io(ti, vc);
 	if (r)
@@ -355,31 +382,51 @@ static void vc_target_sum_stats(struct vc_target *vc, struct vc_stats *sum)
 /*
  * INFO:  <sectors_read> <sectors_written> <io_errors> <crypt_errors>
  *        <rejected_bios> <cipher_driver> <sector_size> <#features> [features]
- * TABLE: the constructor's arguments; the key as its reference only.
+ *        features: allow_discards, rekey <boundary>
+ * TABLE: the constructor's arguments, the keys as their references only;
+ *        during a rekey with the current boundary, so that loading it
+ *        again reproduces the state.
  * IMA:   key=value pairs for the measurement log, no key material either.
+ *
+ * The rekey state is read under its lock: rekey_finish frees the old
+ * key's reference once it has set nr_keys to 1 under it.
  */
 static void vc_target_status(struct dm_target *ti, status_type_t type,
 			     unsigned int status_flags, char *result, unsigned int maxlen)
 {
 	struct vc_target *vc = ti->private;
-	unsigned int sz = 0;
+	unsigned int sz = 0, nr_opts;
+	unsigned long flags;
 	struct vc_stats st;
+	bool rekey;
 
+	read_seqlock_excl_irqsave(&vc->rekey_lock, flags);
+	rekey = vc->nr_keys == VC_NR_KEYS;
+	nr_opts = (vc->allow_discards ? 1 : 0) + (rekey ? 2 : 0);
 	switch (type) {
 	case STATUSTYPE_INFO:
 		vc_target_sum_stats(vc, &st);
-		DMEMIT("%llu %llu %llu %llu %llu %s %u %u%s",
+		DMEMIT("%llu %llu %llu %llu %llu %s %u %u",
 		       st.sectors_read, st.sectors_written, st.io_errors,
 		       st.crypt_errors, st.rejected,
-		       vc_key_driver(&vc->keys[VC_KEY_CURRENT]), vc->sector_size,
-		       vc->allow_discards ? 1 : 0,
-		       vc->allow_discards ? " allow_discards" : "");
+		       vc_key_driver(&vc->keys[vc->cur]), vc->sector_size, nr_opts);
+		if (vc->allow_discards)
+			DMEMIT(" allow_discards");
+		if (rekey)
+			DMEMIT(" rekey %llu", (unsigned long long)vc->rekey_boundary);
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s %s %llu %u", vc->keys[VC_KEY_CURRENT].ref, vc->dev->name,
+		DMEMIT("%s %s %llu %u", vc->keys[vc->cur].ref, vc->dev->name,
 		       (unsigned long long)vc->data_offset, vc->sector_size);
+		/* As a table option, rekey has three words. */
+		nr_opts += rekey ? 1 : 0;
+		if (nr_opts)
+			DMEMIT(" %u", nr_opts);
 		if (vc->allow_discards)
-			DMEMIT(" 1 allow_discards");
+			DMEMIT(" allow_discards");
+		if (rekey)
+			DMEMIT(" rekey %s %llu", vc->keys[vc->cur ^ 1].ref,
+			       (unsigned long long)vc->rekey_boundary);
 		break;
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
@@ -389,6 +436,65 @@ static void vc_target_status(struct dm_target *ti, status_type_t type,
 		       vc->allow_discards ? 'y' : 'n');
 		break;
 	}
+	read_sequnlock_excl_irqrestore(&vc->rekey_lock, flags);
+}
+
+/* ------------------------------------------------------------ messages */
+
+/* "<start> <len>" of rekey_arm and rekey_chunk, in 512-byte sectors. */
+static int vc_target_parse_range(char **argv, sector_t *start, sector_t *len)
+{
+	unsigned long long s, l;
+
+	if (kstrtoull(argv[0], 10, &s) || kstrtoull(argv[1], 10, &l) ||
+	    s != (sector_t)s || l != (sector_t)l || s + l < s) {
+		DMWARN("rekey: want <start> <len> in 512-byte sectors");
+		return -EINVAL;
+	}
+	*start = s;
+	*len = l;
+	return 0;
+}
+
+/*
+ * Messages (dmsetup message <dev> 0 <words>), the online rekey's steps:
+ *
+ *   rekey_start <key_ref>       load the new key; the boundary is 0
+ *   rekey_arm <start> <len>     arm [start, start + len): start is the
+ *                               boundary, len at most VC_REKEY_MAX_CHUNK
+ *   rekey_chunk <start> <len>   re-encrypt the armed range; EAGAIN if it
+ *                               was written since the arm
+ *   rekey_finish                the new key becomes the current one
+ *
+ * A refusal is a negative errno, which the ioctl returns; the reason goes
+ * to the kernel log.  dm runs messages of one device concurrently (its
+ * ioctls take no per-device lock), hence msg_lock.  See vc_rekey.c.
+ */
+static int vc_target_message(struct dm_target *ti, unsigned int argc, char **argv,
+			     char *result, unsigned int maxlen)
+{
+	struct vc_target *vc = ti->private;
+	sector_t start, len;
+	int r = -EINVAL;
+
+	mutex_lock(&vc->msg_lock);
+	if (argc == 2 && !strcasecmp(argv[0], "rekey_start")) {
+		r = vc_rekey_start(vc, argv[1]);
+	} else if (argc == 3 && !strcasecmp(argv[0], "rekey_arm")) {
+		r = vc_target_parse_range(argv + 1, &start, &len);
+		if (!r)
+			r = vc_rekey_arm(ti, start, len);
+	} else if (argc == 3 && !strcasecmp(argv[0], "rekey_chunk")) {
+		r = vc_target_parse_range(argv + 1, &start, &len);
+		if (!r)
+			r = vc_rekey_chunk(ti, start, len);
+	} else if (argc == 1 && !strcasecmp(argv[0], "rekey_finish")) {
+		r = vc_rekey_finish(ti);
+	} else {
+		DMWARN("unrecognised message (known: rekey_start <key_ref>, rekey_arm <start> <len>, rekey_chunk <start> <len>, rekey_finish)");
+	}
+	mutex_unlock(&vc->msg_lock);
+	return r;
 }
 
 static int vc_target_iterate_devices(struct dm_target *ti,
@@ -423,7 +529,9 @@ static struct target_type vc_target_type = {
 	.ctr = vc_target_ctr,
 	.dtr = vc_target_dtr,
 	.map = vc_io_map,
+	.end_io = vc_io_end_io,
 	.status = vc_target_status,
+	.message = vc_target_message,
 	.iterate_devices = vc_target_iterate_devices,
 	.io_hints = vc_target_io_hints,
 };
@@ -448,5 +556,5 @@ module_exit(vc_target_exit);
 
 MODULE_DESCRIPTION(DM_NAME " target for volcrypt volumes (AES-256-XTS, keyring keys)");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("1.0.0");
+MODULE_VERSION("1.1.0");
 MODULE_SOFTDEP("pre: xts");

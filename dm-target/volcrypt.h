@@ -9,6 +9,9 @@
  *   vc_key.c     vc_key_*     keyring references, AES-256-XTS transforms
  *   vc_io.c      vc_io_*      the data path: map, decrypt-in-place reads,
  *                             bounce-page writes, crypto requests
+ *   vc_rekey.c   vc_rekey_*   the online rekey: key choice and parking in
+ *                             map, the in-flight epochs, the messages'
+ *                             state changes, re-encryption of a chunk
  *
  * The data layout is docs/FORMAT.md section 7: AES-256-XTS with a 64-byte
  * key in units of sector_size bytes; the IV of a unit is plain64 of the
@@ -27,6 +30,8 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/percpu_counter.h>
+#include <linux/percpu-refcount.h>
+#include <linux/seqlock.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/version.h>
@@ -53,12 +58,13 @@
 /* A write bio is at most this many bounce pages (1 MiB with 4 KiB pages). */
 #define VC_MAX_WRITE_PAGES	BIO_MAX_VECS
 
-/* Key slots: one now; the online rekey (issue 5) adds the second. */
-enum vc_key_slot {
-	VC_KEY_CURRENT = 0,
-	VC_KEY_NEXT = 1,
-	VC_NR_KEYS
-};
+/* Key slots: the current key, and the new one during an online rekey. */
+#define VC_NR_KEYS	2
+
+/* The largest chunk one rekey_arm / rekey_chunk covers (64 MiB). */
+#define VC_REKEY_MAX_CHUNK	131072
+/* A chunk is re-encrypted through a buffer of this many pages (256 KiB). */
+#define VC_REKEY_PIECE_PAGES	64
 
 /*
  * One key, known by its keyring reference.  The key bytes live only
@@ -68,6 +74,17 @@ enum vc_key_slot {
 struct vc_key {
 	struct crypto_skcipher *tfm;
 	char *ref;		/* ":64:logon:<description>", for the table */
+};
+
+/*
+ * One of the two in-flight epochs of the online rekey (vc_rekey.c): every
+ * data bio holds a reference on the epoch current when it was mapped,
+ * until it completes.  A message that must wait for the bios mapped
+ * before it flips the epoch and kills the old one's reference.
+ */
+struct vc_epoch {
+	struct percpu_ref ref;
+	struct completion drained;	/* the last reference went */
 };
 
 /* Counters for status, per CPU: the hot path touches no shared line. */
@@ -87,13 +104,37 @@ struct vc_target {
 	bool allow_discards;
 
 	struct vc_key keys[VC_NR_KEYS];
+	/*
+	 * keys[cur] is the current key; during a rekey keys[cur ^ 1] is the
+	 * new one.  rekey_finish flips cur instead of moving the key, so a
+	 * bio mapped just before it keeps a valid key pointer.
+	 */
+	unsigned int cur;
 	unsigned int nr_keys;
 	/*
 	 * Rekey boundary (512-byte sectors from the target start): sectors
-	 * below it use keys[VC_KEY_NEXT], the rest keys[VC_KEY_CURRENT].
-	 * Without a rekey it is 0 and only the current key is loaded.
+	 * below it use the new key, the rest the current one.  Without a
+	 * rekey it is 0 and only the current key is loaded.
 	 */
 	sector_t rekey_boundary;
+
+	/*
+	 * Online rekey state (docs/dm-target.md, "Online rekey").  The
+	 * seqlock covers cur, nr_keys, the boundary and the armed range:
+	 * map reads them locklessly; messages change them under its lock,
+	 * which also guards the list of parked bios.
+	 */
+	seqlock_t rekey_lock;
+	sector_t arm_start;		/* the armed range; arm_len 0: none */
+	sector_t arm_len;
+	bool arm_locked;		/* re-encryption running: park its bios */
+	bool arm_failed;		/* re-encryption failed: fail its bios */
+	bool arm_dirty;			/* written since armed; set without the lock */
+	struct bio_list parked;
+	struct mutex msg_lock;		/* one message at a time: dm does not serialize them */
+	struct vc_epoch epochs[2];
+	unsigned int epoch;		/* the one new bios enter */
+	struct page *rekey_pages[VC_REKEY_PIECE_PAGES];
 
 	/* Crypto on every CPU: an unbound, CPU-intensive, reclaim-safe queue. */
 	struct workqueue_struct *crypt_wq;
@@ -154,6 +195,9 @@ struct vc_io {
 	bio_end_io_t *orig_end_io;	/* reads: dm's completion, restored */
 	void *orig_private;
 
+	u8 epoch;			/* vc->epochs[] index, if in_epoch */
+	bool in_epoch;			/* holds an epoch reference */
+
 	struct work_struct work;
 	struct completion restart;	/* a backlogged request was accepted */
 	atomic_t pending;		/* crypto requests in flight + 1 */
@@ -167,13 +211,39 @@ int vc_key_load(struct vc_key *key, const char *ref, char **error);
 void vc_key_free(struct vc_key *key);
 const char *vc_key_driver(const struct vc_key *key);
 
+/* The IV of the unit starting at 512-byte sector @sector: plain64. */
+static inline void vc_iv_plain64(__le64 *iv, sector_t sector)
+{
+	iv[0] = cpu_to_le64(sector);
+	iv[1] = 0;
+}
+
 /* vc_io.c */
 int vc_io_map(struct dm_target *ti, struct bio *bio);
+int vc_io_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
+void vc_io_dispatch(struct vc_io *io, bool in_map);
 size_t vc_io_per_bio_size(unsigned int req_size);
 unsigned int vc_io_req_size(struct crypto_skcipher *tfm);
 int vc_io_page_pool_init(struct vc_target *vc);
 void vc_io_page_pool_exit(struct vc_target *vc);
 void vc_io_clients_changed(int delta);
+
+/* vc_rekey.c */
+enum vc_admit {
+	VC_ADMIT_GO,		/* io->key is set: start the bio */
+	VC_ADMIT_PARKED,	/* held until the chunk under re-encryption is done */
+	VC_ADMIT_FAILED,	/* in a chunk whose re-encryption failed: EIO */
+};
+
+int vc_rekey_init(struct vc_target *vc);
+void vc_rekey_exit(struct vc_target *vc);
+int vc_rekey_begin(struct vc_target *vc, const char *ref, sector_t boundary, char **error);
+enum vc_admit vc_rekey_admit(struct vc_io *io, bool may_split);
+void vc_rekey_leave(struct vc_io *io);
+int vc_rekey_start(struct vc_target *vc, const char *ref);
+int vc_rekey_arm(struct dm_target *ti, sector_t start, sector_t len);
+int vc_rekey_chunk(struct dm_target *ti, sector_t start, sector_t len);
+int vc_rekey_finish(struct dm_target *ti);
 
 /* Adds to a status counter of this CPU; safe in any context. */
 #define vc_count(vc, field, n) this_cpu_add((vc)->stats->field, (n))

@@ -123,8 +123,10 @@ bad "rekey boundary past the end" "$L $REF $DEV 0 512 3 rekey $REF $((N + 8))" \
 bad "rekey boundary misaligned" "$L $REF $DEV 0 4096 3 rekey $REF 9" \
 	"Invalid rekey boundary: not a multiple of sector_size"
 bad "rekey key reference" "$L $REF $DEV 0 512 3 rekey 00ff 0" "hex keys are refused"
-bad "rekey (reserved)" "$L $REF $DEV 0 512 3 rekey $REF 0" \
-	"rekey is not supported by this version"
+bad "rekey twice" "$L $REF $DEV 0 512 6 rekey $REF 0 rekey $REF 8" \
+	"Optional argument rekey given twice"
+bad "rekey with a missing new key" "$L $REF $DEV 0 512 3 rekey :64:logon:volcrypt:vm-target-missing 0" \
+	"Keyring key not found"
 bad "no such device" "$L $REF /dev/nonexistent 0 512" "Device lookup failed"
 bad "device too small" "$L $REF $DEV $((65536 * 2 - N + 8)) 512" "Device too small"
 bad "missing keyring key" "$L :64:logon:volcrypt:vm-target-missing $DEV 0 512" \
@@ -146,7 +148,7 @@ else
 	diag_file stderr "$ERR"
 fi
 # One message per mistake (the rekey key reference reuses the key's checks).
-dups=$(grep -v 'rekey key reference$' "$T/errors" | cut -f1 | sort | uniq -d)
+dups=$(grep -v -e 'rekey key reference$' -e 'rekey with a missing new key$' "$T/errors" | cut -f1 | sort | uniq -d)
 check_eq "every mistake has its own message ($(wc -l <"$T/errors") cases)" "$dups" ""
 
 # ---------------------------------------------------------------- table and status
@@ -170,7 +172,7 @@ if mk vt-table "$L $REF $DEV 2048 512"; then
 	ok "good table loads"
 	ima_table vt-table >"$T/ima"
 	check "IMA measurement of the table (STATUSTYPE_IMA)" grep -qF -- \
-		"target_name=volcrypt,target_version=1.0.0,cipher=aes-xts-plain64,key_type=logon,key_size=64,keys=1,sector_size=512,data_offset=2048,allow_discards=n;" \
+		"target_name=volcrypt,target_version=1.1.0,cipher=aes-xts-plain64,key_type=logon,key_size=64,keys=1,sector_size=512,data_offset=2048,allow_discards=n;" \
 		"$T/ima"
 	check_not "no key material in the IMA measurement" contains_hex "$T/ima" "$KEYHEX"
 	check_eq "table line: the reference, major:minor, offset, sector size" \
