@@ -38,7 +38,7 @@ fi
 jcheck "dump --json has every top-level key of the spec" "$T/d.json" \
 	'set("version uuid label cipher key_bits sector_size data_offset data_size sequence incompat_features compat_features metadata_copies digest keyslots".split()) <= set(j)'
 jcheck "dump --json values" "$T/d.json" \
-	'j["uuid"] == "'"$uuid"'" and j["label"] == "dump-label" and j["key_bits"] == 512 and j["sector_size"] == 512 and j["data_offset"] == 16777216 and j["data_size"] == 4194304 and j["version"] == 1'
+	'j["uuid"] == "'"$uuid"'" and j["label"] == "dump-label" and j["key_bits"] == 512 and j["sector_size"] == 512 and j["data_offset"] == 16777216 and j["data_size"] == 4194304 and j["version"] == 2'
 jcheck "dump --json: numbers are numbers" "$T/d.json" \
 	'all(isinstance(j[k], int) and not isinstance(j[k], bool) for k in ("version", "key_bits", "sector_size", "data_offset", "data_size", "sequence"))'
 jcheck "dump --json: cipher is AES-XTS" "$T/d.json" '"xts" in j["cipher"].lower()'
