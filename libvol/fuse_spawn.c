@@ -601,15 +601,19 @@ static int daemon_stop(pid_t pid, const char *mnt)
 
 /*
  * Remove what the daemon leaves behind: a dead FUSE mount (after SIGKILL
- * the mount stays and answers ENOTCONN), mnt/ itself and the log.
+ * the mount stays and answers ENOTCONN), mnt/ itself, the log and the
+ * control socket.
  */
 static void cleanup_run_dir(const char *run_dir)
 {
-	char mnt[PATH_MAX], log[PATH_MAX];
+	char mnt[PATH_MAX], log[PATH_MAX], ctl[PATH_MAX];
 
 	if (path_join(mnt, sizeof(mnt), run_dir, "mnt") ||
-	    path_join(log, sizeof(log), run_dir, "daemon.log"))
+	    path_join(log, sizeof(log), run_dir, "daemon.log") ||
+	    path_join(ctl, sizeof(ctl), run_dir, VOL_CTL_SOCKET))
 		return;
+	if (unlink(ctl) < 0 && errno != ENOENT)
+		vol_warn("cannot remove %s: %s", ctl, strerror(errno));
 	if (umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
 		vol_warn("cannot unmount %s: %s", mnt, strerror(errno));
 	if (rmdir(mnt) < 0 && errno != ENOENT)

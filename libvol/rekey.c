@@ -642,7 +642,8 @@ int vol_rekey_run_ops(struct vol_volume *vol, const struct vol_key *old_key,
 		r = ops->finish(ops->ctx);
 	if (!r)
 		r = finalize(vol, ops && ops->online);
-	if (!r && progress) {
+	/* A run with nothing left but the finish reports once, at its end. */
+	if (!r && progress && !rr.progress.this_run) {
 		rr.progress.elapsed_ms = vol_now_ms() - rr.start_ms;
 		progress(&rr.progress, progress_ctx);
 	}

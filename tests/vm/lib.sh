@@ -353,6 +353,16 @@ kernel_log_clean() {
 # shellcheck source-path=SCRIPTDIR source=state.sh
 . "$VM_TESTS_DIR/state.sh"
 
+# pc_volume_device: DISK=/dev/mapper/pcvol, a linear map of the first
+# 48 MiB of the persistent test disk ($VM_DISK): a volume of that size that
+# both boots of a power-cut pair find at the same place.
+pc_volume_device() {
+	DISK=/dev/mapper/pcvol
+	check "test disk is a block device" test -b "${VM_DISK:-}" || return 1
+	mk pcvol "0 $((48 * MiB / 512)) linear $VM_DISK 0" || return 1
+	ok "48 MiB of $VM_DISK mapped as $DISK"
+}
+
 # powercut_reset: the end of a pc1_* script.  Records the counts of its
 # assertions on the state disk (the next boot's /init adds them up), then
 # resets the VM at once, like a power cut: no sync, no cleanup, whatever

@@ -8,15 +8,14 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-DISK=${VM_DISK:-}
 NAME=pcrk
 MAPPER=/dev/mapper/$NAME
 DATA=$((32 * MiB))
 
-check "test disk is a block device" test -b "$DISK"
-[ -b "$DISK" ] || finish
-wipe_dev "$DISK" $((48 * MiB))
-fmt "$DISK" --size $((16 * MiB + DATA)) || finish
+# The volume: the first 48 MiB of the test disk (pc2 maps the same).
+pc_volume_device || finish
+wipe_dev "$DISK"
+fmt "$DISK" || finish
 expect_exit 0 vc open "$DISK" "$NAME" --key-file "$P0" --backend volcrypt
 random_file "$T/data" "$DATA"
 check "data written through the target" \
@@ -24,9 +23,9 @@ check "data written through the target" \
 check "state: data checksum" state_set rekey.data_sum "$(sum_of "$T/data")"
 check "state: data size" state_set rekey.data_len "$DATA"
 
-coproc RK { exec "$VC" rekey "$NAME" --key-file "$P0" --chunk-size 256K --json 2>&1; }
+exec {rk}< <(exec "$VC" rekey "$NAME" --key-file "$P0" --chunk-size 256K --json 2>&1)
 lines=0
-while read -r line <&"${RK[0]}"; do
+while read -r -u "$rk" line; do
 	case $line in
 	*'"event":"progress"'*)
 		lines=$((lines + 1))

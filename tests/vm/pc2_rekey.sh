@@ -8,7 +8,6 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-DISK=${VM_DISK:-}
 NAME=pcrk
 MAPPER=/dev/mapper/$NAME
 
@@ -16,6 +15,7 @@ want=$(state_get rekey.data_sum)
 len=$(state_get rekey.data_len)
 check "pc1 left its state" test -n "$want" -a -n "$len"
 [ -n "$want" ] || finish
+pc_volume_device || finish
 
 vc dump "$DISK" --json >"$T/dump.json"
 jcheck "the rekey is still in progress after the cut" "$T/dump.json" .rekey.in_progress true

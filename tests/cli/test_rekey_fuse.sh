@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# volcrypt rekey online through the fuse backend: the daemon re-encrypts
+# the volume it serves while the block device stays usable (a reader
+# checks it during the rekey); kill -9 of the daemon at 25 random points
+# of a rekey (after a random journal entry has reached the image, plus a
+# random number of microseconds), then `open` (recovers the interrupted
+# chunk, maps with both keys: every byte intact) and `rekey --resume`
+# online finish it; the old slots are wiped and the key changed.
+#
+#   REKEY_SEED=N          seed of the random kill points (default random)
+#   REKEY_KILL_POINTS=N   how many (default 25)
+# shellcheck disable=SC2317
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh" "$@"
+
+NAME=vt-rkf-$$
+KILLS=${REKEY_KILL_POINTS:-25}
+SEED=${REKEY_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+echo "# kill points seed: $SEED (REKEY_SEED=$SEED reproduces the choice of entries)"
+RANDOM=$SEED
+K1=$P1 K3=$P3
+CHUNK=$((1 * MiB))
+DATA_SIZE=$((48 * MiB - DATA_OFFSET))
+NCHUNKS=$((DATA_SIZE / CHUNK))
+JOURNAL=$((8 * MiB))
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ] || [ ! -c /dev/loop-control ]; then
+	fail "the online fuse rekey test needs root, /dev/fuse and /dev/loop-control"
+	finish
+fi
+require_tool python3 || finish
+
+rkf_cleanup() {
+	[ -d "/run/volcrypt/$NAME" ] && vc close "$NAME" >/dev/null 2>&1
+	cleanup
+}
+trap rkf_cleanup EXIT
+
+pristine=$T/pristine
+work=$T/work
+
+mkimg "$pristine" 48M
+if fmt "$pristine" "$K1"; then ok "format a 48 MiB volume"; else fail "format a 48 MiB volume"; finish; fi
+addkey "$pristine" "$K1" "$K3" --slot 1 || fail "add-key k3 (slot 1)" "exit $?"
+head -c "$DATA_SIZE" /dev/urandom >"$T/plain"
+expect_exit 0 vc open "$pristine" "$NAME" --backend fuse --key-file "$K1" || finish
+dd if="$T/plain" of="$(cat "$OUT")" bs=1M oflag=direct status=none
+expect_exit 0 vc close "$NAME"
+
+open_dev() {                    # open_dev IMG: prints the device
+	vc open "$1" "$NAME" --backend fuse --key-file "$K1" 2>"$T/open.err"
+}
+
+plain_ok() {                    # plain_ok DEV: the whole plaintext reads back
+	dd if="$1" bs=1M iflag=direct status=none | cmp -s - "$T/plain"
+}
+
+# newest_seq IMG: the highest sequence number of a journal entry on disk.
+newest_seq() {
+	python3 - "$1" "$JOURNAL" <<'EOF'
+import struct, sys
+best = -1
+with open(sys.argv[1], "rb") as f:
+    for slot in (0, 1):
+        f.seek(int(sys.argv[2]) + slot * (4 << 20))
+        h = f.read(24)
+        if h[:8] == b"VCJOURNL":
+            best = max(best, struct.unpack("<Q", h[16:24])[0])
+print(best)
+EOF
+}
+
+# ============================================================ online, undisturbed
+cp --sparse=always "$pristine" "$work"
+dev=$(open_dev "$work") || { fail "open for the online rekey" "$(cat "$T/open.err")"; finish; }
+# A reader goes through the device while the daemon re-encrypts it.
+(for _ in 1 2 3; do plain_ok "$dev" || exit 1; done) &
+reader=$!
+EXPECT_NAME="rekey NAME online through the fuse daemon" \
+	expect_exit 0 vc rekey "$NAME" --key-file "$K1" --chunk-size 1M
+check "it says online" grep -q "finished (online)" "$OUT"
+check "a reader during the online rekey saw the right data every time" wait "$reader"
+check "the plaintext is intact after the online rekey" plain_ok "$dev"
+expect_exit 0 vc close "$NAME"
+dump_json "$work"
+jcheck "history: one online rekey" "$T/dump.json" \
+	'j["rekey"]["count"] == 1 and j["rekey"]["history"][0]["mode"] == "online"'
+EXPECT_NAME="the dropped passphrase no longer opens" expect_exit 2 vc test-key "$work" --key-file "$K3"
+check "the dropped slot's material is wiped" slot_wiped "$work" 1
+
+# ============================================================ kill -9 of the daemon
+bad=0 interrupted=0
+for ((i = 1; i <= KILLS; i++)); do
+	entry=$((RANDOM % (NCHUNKS - 1)))
+	delay_us=$((RANDOM % 3000))
+	cp --sparse=always "$pristine" "$work"
+	dev=$(open_dev "$work") || { fail "[$i] open" "$(cat "$T/open.err")"; bad=1; break; }
+	pid=$(vc status "$NAME" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+	vc rekey "$NAME" --key-file "$K1" --chunk-size 1M >/dev/null 2>"$T/rekey.err" &
+	rk=$!
+	# The kill lands after journal entry $entry is on the image (observed,
+	# not timed), $delay_us later: inside a chunk's rewrite or between two.
+	while [ "$(newest_seq "$work")" -lt "$entry" ] && kill -0 "$rk" 2>/dev/null; do :; done
+	python3 -c "import time; time.sleep($delay_us / 1e6)"
+	kill -9 "$pid"
+	wait "$rk"
+	rc=$?
+	vc close "$NAME" >/dev/null 2>&1          # stale mapping: cleaned up
+	if ! dev=$(open_dev "$work"); then
+		fail "[$i] reopen after kill -9 at entry $entry +${delay_us}us" "$(cat "$T/open.err")"
+		bad=1
+		continue
+	fi
+	plain_ok "$dev" || { fail "[$i] data intact after kill -9 at entry $entry +${delay_us}us (rekey exit $rc)"; bad=1; }
+	if grep -q "rekey --resume" "$T/open.err"; then
+		interrupted=$((interrupted + 1))
+		vc rekey "$NAME" --key-file "$K1" --resume >/dev/null 2>"$T/resume.err" ||
+			{ fail "[$i] resume online" "$(cat "$T/resume.err")"; bad=1; }
+	fi
+	plain_ok "$dev" || { fail "[$i] data intact after the resumed rekey"; bad=1; }
+	vc close "$NAME" >/dev/null 2>&1
+	dump_json "$work"
+	jpy "$T/dump.json" '"ok" if j["rekey"]["count"] == 1 and not j["rekey"]["in_progress"] else "no"' |
+		grep -q ok || { fail "[$i] the rekey finished (count 1, none in progress)"; bad=1; }
+	slot_wiped "$work" 1 || { fail "[$i] the dropped slot is wiped"; bad=1; }
+done
+check "$KILLS kills of the daemon during an online rekey: every byte intact, every rekey finished" \
+	test "$bad" = 0
+check "most kills interrupted the rekey ($interrupted of $KILLS left one to resume)" \
+	test "$interrupted" -ge $((KILLS / 2))
+finish
