@@ -185,6 +185,7 @@ static int report_done(const struct rekey_job *job, struct vol_volume *vol)
 		json_out_set_string(obj, "name", job->name);
 	json_out_set_u64(obj, "bytes", job->last.this_run);
 	json_out_set_double(obj, "seconds", secs);
+	json_out_set_u64(obj, "ms", (uint64_t)(job->last.elapsed_ms + 0.5));
 	json_out_set_hex(obj, "digest", info.digest, sizeof(info.digest));
 	json_out_set_int(obj, "torn_sectors", job->last.torn_sectors);
 	/* The last line of the --json stream of events. */

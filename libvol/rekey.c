@@ -21,6 +21,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +33,7 @@
 #include "keyslot.h"
 #include "rekey.h"
 #include "rekey_journal.h"
+#include "sector_engine.h"
 #include "volume.h"
 
 /* Progress reaches the header at most this often (the journal is exact). */
@@ -289,12 +292,27 @@ int vol_rekey_key_verify(const struct vol_volume *vol, const struct vol_key *new
 
 /* ------------------------------------------------------------------ chunks */
 
+/*
+ * Where a chunk's bytes are while it is rewritten: our buffer (read, then
+ * written back), or, for an image file, the page cache itself through a
+ * shared mapping -- no copy either way, which is most of what a rekey
+ * costs besides the cipher when the image sits in memory.
+ */
+struct chunk_view {
+	uint8_t *data;
+	void *map;
+	size_t len;
+};
+
 struct rekey_run {
 	struct vol_volume *vol;
 	const struct vol_rekey_ops *ops;
 	struct vol_engine *old_eng, *new_eng;
 	struct vol_device data;      /* the data area: vol's fd, or an O_DIRECT one */
 	uint8_t *chunk;              /* chunk_size bytes, page aligned */
+	int map_ok;                  /* an image file: chunks are rewritten in a shared mapping */
+	struct prefetch *next;       /* offline: the next chunk, mapped and fingerprinted */
+	struct chunk_view retired;   /* offline: a stored chunk the next prefetch unmaps */
 	uint8_t *journal;            /* half the journal: one entry */
 	struct vol_rekey_progress progress;
 	double start_ms, last_commit_ms;
@@ -333,13 +351,127 @@ static int recrypt(struct rekey_run *rr, uint64_t off, uint8_t *buf, size_t len)
 	return r;
 }
 
-static int rewrite_here(struct rekey_run *rr, uint64_t off, uint64_t len, uint8_t *buf)
+/* A read-only view of the chunk in the page cache: reading it costs no copy. */
+static int map_chunk(struct rekey_run *rr, uint64_t off, size_t len, struct chunk_view *v)
 {
-	int r = recrypt(rr, off, buf, len);
+	off_t pos = (off_t)(rr->vol->md.data_offset + off);
+	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, rr->data.fd, pos);
 
-	if (!r)
-		r = data_write(rr, off, buf, len);
-	return r ? r : vol_device_sync(&rr->data);
+	if (map == MAP_FAILED)
+		return -EOPNOTSUPP;
+	*v = (struct chunk_view){ .data = map, .map = map, .len = len };
+	return 0;
+}
+
+static int chunk_open(struct rekey_run *rr, uint64_t off, size_t len, struct chunk_view *v)
+{
+	int r;
+
+	if (rr->map_ok) {
+		r = map_chunk(rr, off, len, v);
+		if (r != -EOPNOTSUPP)
+			return r;
+		rr->map_ok = 0;
+	}
+	*v = (struct chunk_view){ .data = rr->chunk, .len = len };
+	return data_read(rr, off, rr->chunk, len);
+}
+
+/*
+ * Re-encrypt a chunk and write it back.  From a mapping, a piece at a
+ * time through our buffer (where it stays in the caches), each piece
+ * written with pwrite: the mapping is never written to, so a sector goes
+ * from the old key's ciphertext to the new key's without ever being
+ * plaintext in the page cache, and a write cut short by a kill stops at a
+ * page boundary, never inside a sector.
+ */
+static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *v)
+{
+	int r = 0;
+
+	if (!v->map) {
+		r = recrypt(rr, off, v->data, v->len);
+		return r ? r : data_write(rr, off, v->data, v->len);
+	}
+	for (size_t done = 0; !r && done < v->len; done += RECRYPT_PIECE) {
+		size_t n = v->len - done < RECRYPT_PIECE ? v->len - done : RECRYPT_PIECE;
+
+		memcpy(rr->chunk, v->data + done, n);
+		r = recrypt(rr, off + done, rr->chunk, n);
+		if (!r)
+			r = data_write(rr, off + done, rr->chunk, n);
+	}
+	return r;
+}
+
+static void chunk_close(struct chunk_view *v)
+{
+	if (v->map)
+		munmap(v->map, v->len);
+	v->map = NULL;
+}
+
+/*
+ * Offline, nothing else writes the volume: the next chunk can be mapped
+ * and fingerprinted by a helper thread while the engine re-encrypts this
+ * one (the journal entry itself still waits for this chunk to be durable).
+ */
+struct prefetch {
+	pthread_t thread;
+	struct rekey_run *rr;
+	uint64_t off;
+	size_t len;
+	uint8_t *scratch;            /* journal entry buffer: fingerprints at +96 */
+	struct chunk_view view;
+	struct chunk_view retired;   /* unmapped here, off the critical path */
+	int r;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch *p = arg;
+
+	chunk_close(&p->retired);
+	p->r = map_chunk(p->rr, p->off, p->len, &p->view);
+	if (!p->r)
+		vol_fingerprint_chunk(p->view.data, p->len, p->rr->vol->md.sector_size,
+				      p->scratch + VOL_JOURNAL_ENTRY_HEADER);
+	return NULL;
+}
+
+static void prefetch_start(struct rekey_run *rr, uint64_t off, size_t len, uint8_t *scratch)
+{
+	struct prefetch *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return; /* the next chunk is simply read when its turn comes */
+	*p = (struct prefetch){ .rr = rr, .off = off, .len = len, .scratch = scratch,
+				.retired = rr->retired };
+	if (pthread_create(&p->thread, NULL, prefetch_main, p)) {
+		free(p);
+		return;
+	}
+	rr->retired = (struct chunk_view){ 0 };
+	rr->next = p;
+}
+
+/* 1 and the view if the chunk at @off was prefetched (0: do it now). */
+static int prefetch_take(struct rekey_run *rr, uint64_t off, struct chunk_view *v)
+{
+	struct prefetch *p = rr->next;
+	int got;
+
+	if (!p)
+		return 0;
+	pthread_join(p->thread, NULL);
+	rr->next = NULL;
+	got = p->off == off && !p->r;
+	if (got)
+		*v = p->view;
+	else
+		chunk_close(&p->view);
+	free(p);
+	return got;
 }
 
 /*
@@ -420,27 +552,48 @@ static int chunk_step(struct rekey_run *rr, uint64_t off, uint64_t len)
 {
 	const struct vol_metadata *md = &rr->vol->md;
 	const struct vol_rekey_ops *ops = rr->ops;
+	const uint64_t seq = off / md->rekey.chunk_size, rest = md->data_size - off - len;
+	const size_t half = VOL_JOURNAL_SIZE / 2;
+	/* Entry buffers alternate, so the next one can be filled meanwhile. */
+	uint8_t *scratch = rr->journal + (seq % 2) * half;
+	uint8_t *next_scratch = rr->journal + ((seq + 1) % 2) * half;
+	size_t next_len = rest < md->rekey.chunk_size ? (size_t)rest : md->rekey.chunk_size;
 	struct vol_journal_entry e = {
-		.id = md->rekey.id, .sequence = off / md->rekey.chunk_size, .offset = off,
+		.id = md->rekey.id, .sequence = seq, .offset = off,
 		.length = len, .sector_size = md->sector_size,
 		.count = (uint32_t)(len / md->sector_size),
-		.fingerprints = rr->journal + VOL_JOURNAL_ENTRY_HEADER,
+		.fingerprints = scratch + VOL_JOURNAL_ENTRY_HEADER,
 	};
 	int r = -EAGAIN;
 
 	for (int tries = 0; r == -EAGAIN && tries < MAX_RETRIES; tries++) {
+		struct chunk_view v = { 0 };
+
 		r = ops && ops->hold ? ops->hold(ops->ctx, off, len) : 0;
 		if (r)
 			return r;
-		r = data_read(rr, off, rr->chunk, len);
-		if (!r) {
-			vol_fingerprint_chunk(rr->chunk, len, md->sector_size,
-					      rr->journal + VOL_JOURNAL_ENTRY_HEADER);
-			r = vol_journal_write(rr->vol->dev, &md->rekey, &e, rr->journal);
+		if (prefetch_take(rr, off, &v)) {
+			r = 0;
+		} else {
+			r = chunk_open(rr, off, len, &v);
+			if (!r)
+				vol_fingerprint_chunk(v.data, len, md->sector_size,
+						      scratch + VOL_JOURNAL_ENTRY_HEADER);
 		}
 		if (!r)
-			r = ops && ops->rewrite ? ops->rewrite(ops->ctx, off, len, rr->chunk) :
-						  rewrite_here(rr, off, len, rr->chunk);
+			r = vol_journal_write(rr->vol->dev, &md->rekey, &e, scratch);
+		if (!r && !ops && rr->map_ok && off + len < md->data_size)
+			prefetch_start(rr, off + len, next_len, next_scratch);
+		if (!r && ops && ops->rewrite)
+			r = ops->rewrite(ops->ctx, off, len, v.data);
+		else if (!r)
+			r = recrypt_store(rr, off, &v);
+		if (!r && !(ops && ops->rewrite))
+			r = vol_device_sync(&rr->data);
+		if (!r && rr->next && v.map)
+			rr->retired = v; /* the next prefetch unmaps it */
+		else
+			chunk_close(&v);
 		if (ops && ops->release)
 			ops->release(ops->ctx, off, len, !r);
 	}
@@ -533,9 +686,15 @@ static int run_open(struct rekey_run *rr, struct vol_volume *vol, const struct v
 		return -ENOMEM;
 	if (rr->data.fd < 0)
 		rr->data.fd = vol->dev->fd;
+	rr->map_ok = !vol->dev->is_block && !(ops && (ops->direct || ops->rewrite));
 	r = old_key ? vol_engine_new(old_key, vol->md.sector_size, 0, &rr->old_eng) : 0;
 	if (!r)
 		r = vol_engine_new(new_key, vol->md.sector_size, 0, &rr->new_eng);
+	/* Bulk work beside the prefetch thread: idle workers sleep at once. */
+	if (!r && rr->old_eng) {
+		vol_engine_set_spin(rr->old_eng, 0);
+		vol_engine_set_spin(rr->new_eng, 0);
+	}
 	rr->start_ms = rr->last_commit_ms = vol_now_ms();
 	rr->progress.total = vol->md.data_size;
 	return r;
@@ -543,6 +702,12 @@ static int run_open(struct rekey_run *rr, struct vol_volume *vol, const struct v
 
 static void run_close(struct rekey_run *rr)
 {
+	struct chunk_view v;
+
+	/* A chunk prefetched for a step that never came (error, pause). */
+	if (rr->next && prefetch_take(rr, rr->next->off, &v))
+		chunk_close(&v);
+	chunk_close(&rr->retired);
 	/* The chunk buffer held plaintext between the two keys. */
 	if (rr->chunk)
 		vol_wipe(rr->chunk, rr->vol->md.rekey.chunk_size);

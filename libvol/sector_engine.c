@@ -110,6 +110,8 @@ struct vol_engine {
 
 	pthread_mutex_t hd_lock;
 	struct hd_node *idle_hd;	/* handles no caller is using */
+	/* Busy-wait before sleeping (vol_engine_set_spin); atomic: set while running. */
+	atomic_uint_fast64_t spin_ns;
 };
 
 /*
@@ -204,7 +206,7 @@ static inline void cpu_relax(void)
  */
 static void spin_wait(struct vol_engine *eng, atomic_uint *pending)
 {
-	uint64_t deadline = now_ns() + SPIN_NS;
+	uint64_t deadline = now_ns() + atomic_load_explicit(&eng->spin_ns, memory_order_relaxed);
 
 	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(&eng->queued, memory_order_relaxed))
@@ -437,6 +439,11 @@ int vol_engine_decrypt(struct vol_engine *eng, uint64_t iv_sector, void *buf, si
 	return engine_crypt(eng, XTS_DECRYPT, iv_sector, buf, len);
 }
 
+void vol_engine_set_spin(struct vol_engine *eng, int spin)
+{
+	atomic_store(&eng->spin_ns, spin ? SPIN_NS : 0);
+}
+
 /* ------------------------------------------------------- setup/teardown */
 
 /* Frees a fully or partially constructed engine. */
@@ -570,6 +577,7 @@ int vol_engine_new_raw(const uint8_t *key, size_t key_len, uint32_t sector_size,
 	pthread_cond_init(&eng->work, NULL);
 	pthread_cond_init(&eng->done, NULL);
 	atomic_init(&eng->queued, 0);
+	atomic_init(&eng->spin_ns, SPIN_NS);
 
 	r = engine_setup(eng, key);
 	if (r) {

@@ -16,4 +16,11 @@ int vol_engine_new_raw(const uint8_t *key, size_t key_len,
 		       uint32_t sector_size, unsigned threads,
 		       struct vol_engine **out);
 
+/*
+ * Whether idle workers busy-wait a little before sleeping (the default):
+ * good for the latency of small requests (fuse), a waste of CPU that
+ * others could use during bulk work beside other threads (a rekey).
+ */
+void vol_engine_set_spin(struct vol_engine *eng, int spin);
+
 #endif

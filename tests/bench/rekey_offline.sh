@@ -3,9 +3,9 @@
 #
 # Offline rekey throughput against the engine's decrypt+encrypt bound,
 # measured in the same run, interleaved A B B A per round:
-#   A: `volcrypt benchmark` with every thread, for the volume's sector
-#      size: bound = 1 / (1/encrypt + 1/decrypt) MB/s (each byte is
-#      decrypted with the old key and encrypted with the new one);
+#   A: tests/bench/bench_recrypt.c: the engine decrypting and encrypting
+#      the same amount of data in memory, every CPU, piece by piece as the
+#      rekey does: all of the rekey's work except its I/O;
 #   B: `volcrypt rekey` of a volume in /dev/shm (no disk in the way: the
 #      figure is what the rekey itself costs), its own rate from --json.
 # Goal (issue 5): rekey >= 0.7 of the bound.
@@ -30,13 +30,7 @@ truncate -s $((DATA_MIB + 16))M "$work/img"
 dd if=/dev/urandom of="$work/img" bs=1M seek=16 count=$DATA_MIB conv=notrunc status=none
 
 bound() {
-	"$V" benchmark --json --pbkdf pbkdf2 --pbkdf-force-iterations 1000 |
-		python3 -c '
-import json, sys
-ss = int(sys.argv[1])
-rows = [c for c in json.load(sys.stdin)["cipher"] if c["sector_size"] == ss]
-best = max(rows, key=lambda c: c["threads"])
-print("%.1f" % (1 / (1 / best["encrypt_mbps"] + 1 / best["decrypt_mbps"])))' "$ss"
+	"$build/bench/bench_recrypt" "$ss" "$DATA_MIB" | awk '{ print $3 }'
 }
 
 rekey() {
@@ -44,7 +38,7 @@ rekey() {
 		python3 -c '
 import json, sys
 done = [json.loads(l) for l in sys.stdin if l.strip()][-1]
-print("%.1f" % (done["bytes"] / done["seconds"] / 1e6))'
+print("%.1f" % (done["bytes"] / done["ms"] * 1e3 / 1e6))'
 }
 
 a_all=() b_all=()
