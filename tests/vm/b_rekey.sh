@@ -33,9 +33,10 @@ fill() {                            # fill DEV: random data over all of it
 
 fill "$VDEV"
 fill "$LDEV"
-fmt "$VDEV" --force || finish
+# The same encryption sector size on both sides (LUKS2's default here: 512).
+fmt "$VDEV" --force --sector-size 512 || finish
 check "luksFormat (LUKS2)" cryptsetup luksFormat --type luks2 --batch-mode "${LUKS_KDF[@]}" \
-	--key-file "$P0" "$LDEV"
+	--sector-size 512 --key-file "$P0" "$LDEV"
 vc dump "$VDEV" --json >"$T/dump.json"
 echo "# data: volcrypt $(json_get "$T/dump.json" .data_size) bytes; LUKS2 segment:" \
 	"$(cryptsetup luksDump "$LDEV" | awk '/^Data segments/ { s = 1 } s && /length:/ { $1 = ""; print; exit }')"
@@ -69,34 +70,36 @@ ok "bench: offline rekey of 48 MiB (ms): cryptsetup reencrypt$ls; volcrypt rekey
 
 # --------------------------------------------------------- online latency
 
-# p99 DEV: 4 KiB random read QD1 p99 completion latency (ms) over FIO_SECONDS.
-p99() {
+# fio_p99 DEV [SECONDS]: 4 KiB random read QD1 p99 completion latency (ms),
+# over SECONDS, or (no SECONDS) until fio is sent SIGINT.
+fio_p99() {
 	local f=$T/fio.json
 	fio --name=p99 --filename="$1" --rw=randread --bs=4k --iodepth=1 --ioengine=psync \
-		--direct=1 --time_based --runtime="$FIO_SECONDS" --percentile_list=99 \
-		--output-format=json --output="$f" >"$T/fio.err" 2>&1 || { cat "$T/fio.err" >&2; return 1; }
-	json_flat "$f" | awk -F'\t' '$1 ~ /^\.jobs\[0\]\.read\.clat_ns\.percentile\./ {
-		printf "%.2f\n", $2 / 1e6; exit }'
+		--direct=1 --time_based --runtime="${2:-600}" --percentile_list=99 \
+		--output-format=json --output="$f" >"$T/fio.err" 2>&1
+	# SIGINT: fio exits 128 and may say so ahead of the JSON document.
+	sed -n '/^{/,$p' "$f" | json_flat /dev/stdin | awk -F'\t' '
+		$1 ~ /^\.jobs\[0\]\.read\.clat_ns\.percentile\./ { printf "%.2f\n", $2 / 1e6; found = 1; exit }
+		END { exit !found }'
 }
 
-# during NAME DEV CMD...: p99 of DEV while CMD runs; CMD must outlast fio.
+# during DEV CMD...: p99 of DEV over exactly the time CMD runs.
 during() {
-	local dev=$1 pid p alive
+	local dev=$1 fio_pid p
 	shift
-	"$@" >"$T/during.out" 2>&1 &
-	pid=$!
-	p=$(p99 "$dev")
-	kill -0 "$pid" 2>/dev/null && alive=1 || alive=0
-	wait "$pid" || { cat "$T/during.out" >&2; return 1; }
-	[ $alive = 1 ] || echo "# (the rekey ended before the latency run: $dev)" >&2
-	echo "$p"
+	fio_p99 "$dev" >"$T/during.p99" &
+	fio_pid=$!
+	"$@" >"$T/during.out" 2>&1 || { cat "$T/during.out" >&2; kill -INT "$fio_pid"; return 1; }
+	kill -INT "$fio_pid"
+	wait "$fio_pid"
+	cat "$T/during.p99"
 }
 
 expect_exit 0 vc_open "$VDEV" "$VNAME" --backend volcrypt
 check "cryptsetup open" cryptsetup open --key-file "$P0" "$LDEV" "$LNAME"
 at_exit cryptsetup close "$LNAME"
-vidle=$(p99 "/dev/mapper/$VNAME")
-lidle=$(p99 "/dev/mapper/$LNAME")
+vidle=$(fio_p99 "/dev/mapper/$VNAME" "$FIO_SECONDS")
+lidle=$(fio_p99 "/dev/mapper/$LNAME" "$FIO_SECONDS")
 vbusy=$(during "/dev/mapper/$VNAME" "$VC" rekey "$VNAME" --key-file "$P0" --chunk-size 256K) ||
 	fail "bench: volcrypt online rekey runs"
 lbusy=$(during "/dev/mapper/$LNAME" cryptsetup reencrypt --batch-mode --key-file "$P0" \
