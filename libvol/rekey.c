@@ -309,7 +309,8 @@ struct rekey_run {
 	const struct vol_rekey_ops *ops;
 	struct vol_engine *old_eng, *new_eng;
 	struct vol_device data;      /* the data area: vol's fd, or an O_DIRECT one */
-	uint8_t *chunk;              /* chunk_size bytes, page aligned */
+	uint8_t *chunk;              /* bufs[0]: recovery's buffer */
+	uint8_t *bufs[2];            /* chunk_size bytes each, page aligned: step n uses n % 2 */
 	int map_ok;                  /* an image file: chunks are rewritten in a shared mapping */
 	struct prefetch *next;       /* offline: the next chunk, mapped and fingerprinted */
 	struct chunk_view retired;   /* offline: a stored chunk the next prefetch unmaps */
@@ -363,18 +364,14 @@ static int map_chunk(struct rekey_run *rr, uint64_t off, size_t len, struct chun
 	return 0;
 }
 
-static int chunk_open(struct rekey_run *rr, uint64_t off, size_t len, struct chunk_view *v)
+/* The chunk's old ciphertext: mapped, or read into @buf. */
+static int chunk_read(struct rekey_run *rr, uint64_t off, size_t len, uint8_t *buf,
+		      struct chunk_view *v)
 {
-	int r;
-
-	if (rr->map_ok) {
-		r = map_chunk(rr, off, len, v);
-		if (r != -EOPNOTSUPP)
-			return r;
-		rr->map_ok = 0;
-	}
-	*v = (struct chunk_view){ .data = rr->chunk, .len = len };
-	return data_read(rr, off, rr->chunk, len);
+	if (rr->map_ok && map_chunk(rr, off, len, v) == 0)
+		return 0;
+	*v = (struct chunk_view){ .data = buf, .len = len };
+	return data_read(rr, off, buf, len);
 }
 
 /*
@@ -385,7 +382,7 @@ static int chunk_open(struct rekey_run *rr, uint64_t off, size_t len, struct chu
  * plaintext in the page cache, and a write cut short by a kill stops at a
  * page boundary, never inside a sector.
  */
-static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *v)
+static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *v, uint8_t *buf)
 {
 	int r = 0;
 
@@ -396,10 +393,10 @@ static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *
 	for (size_t done = 0; !r && done < v->len; done += RECRYPT_PIECE) {
 		size_t n = v->len - done < RECRYPT_PIECE ? v->len - done : RECRYPT_PIECE;
 
-		memcpy(rr->chunk, v->data + done, n);
-		r = recrypt(rr, off + done, rr->chunk, n);
+		memcpy(buf, v->data + done, n);
+		r = recrypt(rr, off + done, buf, n);
 		if (!r)
-			r = data_write(rr, off + done, rr->chunk, n);
+			r = data_write(rr, off + done, buf, n);
 	}
 	return r;
 }
@@ -422,6 +419,7 @@ struct prefetch {
 	uint64_t off;
 	size_t len;
 	uint8_t *scratch;            /* journal entry buffer: fingerprints at +96 */
+	uint8_t *buf;                /* where the chunk is read unless mapped */
 	struct chunk_view view;
 	struct chunk_view retired;   /* unmapped here, off the critical path */
 	int r;
@@ -432,21 +430,22 @@ static void *prefetch_main(void *arg)
 	struct prefetch *p = arg;
 
 	chunk_close(&p->retired);
-	p->r = map_chunk(p->rr, p->off, p->len, &p->view);
+	p->r = chunk_read(p->rr, p->off, p->len, p->buf, &p->view);
 	if (!p->r)
 		vol_fingerprint_chunk(p->view.data, p->len, p->rr->vol->md.sector_size,
 				      p->scratch + VOL_JOURNAL_ENTRY_HEADER);
 	return NULL;
 }
 
-static void prefetch_start(struct rekey_run *rr, uint64_t off, size_t len, uint8_t *scratch)
+static void prefetch_start(struct rekey_run *rr, uint64_t off, size_t len, uint8_t *scratch,
+			   uint8_t *buf)
 {
 	struct prefetch *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return; /* the next chunk is simply read when its turn comes */
 	*p = (struct prefetch){ .rr = rr, .off = off, .len = len, .scratch = scratch,
-				.retired = rr->retired };
+				.buf = buf, .retired = rr->retired };
 	if (pthread_create(&p->thread, NULL, prefetch_main, p)) {
 		free(p);
 		return;
@@ -557,6 +556,7 @@ static int chunk_step(struct rekey_run *rr, uint64_t off, uint64_t len)
 	/* Entry buffers alternate, so the next one can be filled meanwhile. */
 	uint8_t *scratch = rr->journal + (seq % 2) * half;
 	uint8_t *next_scratch = rr->journal + ((seq + 1) % 2) * half;
+	uint8_t *buf = rr->bufs[seq % 2], *next_buf = rr->bufs[(seq + 1) % 2];
 	size_t next_len = rest < md->rekey.chunk_size ? (size_t)rest : md->rekey.chunk_size;
 	struct vol_journal_entry e = {
 		.id = md->rekey.id, .sequence = seq, .offset = off,
@@ -575,19 +575,19 @@ static int chunk_step(struct rekey_run *rr, uint64_t off, uint64_t len)
 		if (prefetch_take(rr, off, &v)) {
 			r = 0;
 		} else {
-			r = chunk_open(rr, off, len, &v);
+			r = chunk_read(rr, off, len, buf, &v);
 			if (!r)
 				vol_fingerprint_chunk(v.data, len, md->sector_size,
 						      scratch + VOL_JOURNAL_ENTRY_HEADER);
 		}
 		if (!r)
 			r = vol_journal_write(rr->vol->dev, &md->rekey, &e, scratch);
-		if (!r && !ops && rr->map_ok && off + len < md->data_size)
-			prefetch_start(rr, off + len, next_len, next_scratch);
+		if (!r && !ops && off + len < md->data_size)
+			prefetch_start(rr, off + len, next_len, next_scratch, next_buf);
 		if (!r && ops && ops->rewrite)
 			r = ops->rewrite(ops->ctx, off, len, v.data);
 		else if (!r)
-			r = recrypt_store(rr, off, &v);
+			r = recrypt_store(rr, off, &v, buf);
 		if (!r && !(ops && ops->rewrite))
 			r = vol_device_sync(&rr->data);
 		if (!r && rr->next && v.map)
@@ -681,9 +681,11 @@ static int run_open(struct rekey_run *rr, struct vol_volume *vol, const struct v
 		if (rr->data.fd < 0)
 			return -errno;
 	}
-	if (posix_memalign((void **)&rr->chunk, 4096, vol->md.rekey.chunk_size) ||
+	if (posix_memalign((void **)&rr->bufs[0], 4096, vol->md.rekey.chunk_size) ||
+	    posix_memalign((void **)&rr->bufs[1], 4096, vol->md.rekey.chunk_size) ||
 	    posix_memalign((void **)&rr->journal, 4096, 2 * half))
 		return -ENOMEM;
+	rr->chunk = rr->bufs[0];
 	if (rr->data.fd < 0)
 		rr->data.fd = vol->dev->fd;
 	rr->map_ok = !vol->dev->is_block && !(ops && (ops->direct || ops->rewrite));
@@ -709,9 +711,11 @@ static void run_close(struct rekey_run *rr)
 		chunk_close(&v);
 	chunk_close(&rr->retired);
 	/* The chunk buffer held plaintext between the two keys. */
-	if (rr->chunk)
-		vol_wipe(rr->chunk, rr->vol->md.rekey.chunk_size);
-	free(rr->chunk);
+	for (int i = 0; i < 2; i++) {
+		if (rr->bufs[i])
+			vol_wipe(rr->bufs[i], rr->vol->md.rekey.chunk_size);
+		free(rr->bufs[i]);
+	}
 	free(rr->journal);
 	if (rr->data.fd >= 0 && rr->data.fd != rr->vol->dev->fd)
 		close(rr->data.fd);
