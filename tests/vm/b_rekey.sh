@@ -70,36 +70,42 @@ ok "bench: offline rekey of 48 MiB (ms): cryptsetup reencrypt$ls; volcrypt rekey
 
 # --------------------------------------------------------- online latency
 
-# fio_p99 DEV [SECONDS]: 4 KiB random read QD1 p99 completion latency (ms),
-# over SECONDS, or (no SECONDS) until fio is sent SIGINT.
-fio_p99() {
-	local f=$T/fio.json
-	fio --name=p99 --filename="$1" --rw=randread --bs=4k --iodepth=1 --ioengine=psync \
-		--direct=1 --time_based --runtime="${2:-600}" --percentile_list=99 \
-		--output-format=json --output="$f" >"$T/fio.err" 2>&1
-	# SIGINT: fio exits 128 and may say so ahead of the JSON document.
-	sed -n '/^{/,$p' "$f" | json_flat /dev/stdin | awk -F'\t' '
+# 4 KiB random read QD1, p99 reported (JSON in $T/fio.json); add
+# --filename and --runtime.
+FIO_P99=(fio --name=p99 --rw=randread --bs=4k --iodepth=1 --ioengine=psync --direct=1
+	--time_based --percentile_list=99 --output-format=json --output="$T/fio.json")
+
+# p99_of_run: the p99 completion latency (ms) of the last fio run.  After
+# SIGINT fio may say so ahead of the JSON document.
+p99_of_run() {
+	sed -n '/^{/,$p' "$T/fio.json" | json_flat /dev/stdin | awk -F'\t' '
 		$1 ~ /^\.jobs\[0\]\.read\.clat_ns\.percentile\./ { printf "%.2f\n", $2 / 1e6; found = 1; exit }
 		END { exit !found }'
 }
 
-# during DEV CMD...: p99 of DEV over exactly the time CMD runs.
+idle_p99() {                        # idle_p99 DEV
+	"${FIO_P99[@]}" --filename="$1" --runtime="$FIO_SECONDS" >"$T/fio.err" 2>&1 && p99_of_run
+}
+
+# during DEV CMD...: p99 of DEV over exactly the time CMD runs (fio is
+# stopped with SIGINT when CMD ends).
 during() {
-	local dev=$1 fio_pid p
+	local dev=$1 fio_pid r=0
 	shift
-	fio_p99 "$dev" >"$T/during.p99" &
+	# fio itself in the background (not a function: SIGINT must reach it).
+	"${FIO_P99[@]}" --filename="$dev" --runtime=600 >"$T/fio.err" 2>&1 &
 	fio_pid=$!
-	"$@" >"$T/during.out" 2>&1 || { cat "$T/during.out" >&2; kill -INT "$fio_pid"; return 1; }
+	"$@" >"$T/during.out" 2>&1 || { cat "$T/during.out" >&2; r=1; }
 	kill -INT "$fio_pid"
 	wait "$fio_pid"
-	cat "$T/during.p99"
+	[ $r = 0 ] && p99_of_run
 }
 
 expect_exit 0 vc_open "$VDEV" "$VNAME" --backend volcrypt
 check "cryptsetup open" cryptsetup open --key-file "$P0" "$LDEV" "$LNAME"
 at_exit cryptsetup close "$LNAME"
-vidle=$(fio_p99 "/dev/mapper/$VNAME" "$FIO_SECONDS")
-lidle=$(fio_p99 "/dev/mapper/$LNAME" "$FIO_SECONDS")
+vidle=$(idle_p99 "/dev/mapper/$VNAME")
+lidle=$(idle_p99 "/dev/mapper/$LNAME")
 vbusy=$(during "/dev/mapper/$VNAME" "$VC" rekey "$VNAME" --key-file "$P0" --chunk-size 256K) ||
 	fail "bench: volcrypt online rekey runs"
 lbusy=$(during "/dev/mapper/$LNAME" cryptsetup reencrypt --batch-mode --key-file "$P0" \
