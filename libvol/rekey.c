@@ -676,7 +676,12 @@ static int run_open(struct rekey_run *rr, struct vol_volume *vol, const struct v
 	rr->ops = ops;
 	rr->data = *vol->dev;
 	rr->data.fd = -1;
-	if (ops && ops->direct) {
+	/*
+	 * O_DIRECT when the kernel target writes behind the page cache, and
+	 * offline on a block device: each byte is then copied once (by the
+	 * driver) instead of through the page cache both ways.
+	 */
+	if (ops ? ops->direct : vol->dev->is_block) {
 		rr->data.fd = open(vol->dev->path, O_RDWR | O_DIRECT | O_CLOEXEC);
 		if (rr->data.fd < 0)
 			return -errno;

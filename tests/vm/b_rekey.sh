@@ -75,12 +75,14 @@ ok "bench: offline rekey of 48 MiB (ms): cryptsetup reencrypt$ls; volcrypt rekey
 FIO_P99=(fio --name=p99 --rw=randread --bs=4k --iodepth=1 --ioengine=psync --direct=1
 	--time_based --percentile_list=99 --output-format=json --output="$T/fio.json")
 
-# p99_of_run: the p99 completion latency (ms) of the last fio run.  After
-# SIGINT fio may say so ahead of the JSON document.
+# p99_of_run: "p99/max (n reads)" completion latency (ms) of the last fio
+# run.  After SIGINT fio may say so ahead of the JSON document.
 p99_of_run() {
 	sed -n '/^{/,$p' "$T/fio.json" | json_flat /dev/stdin | awk -F'\t' '
-		$1 ~ /^\.jobs\[0\]\.read\.clat_ns\.percentile\./ { printf "%.2f\n", $2 / 1e6; found = 1; exit }
-		END { exit !found }'
+		$1 ~ /^\.jobs\[0\]\.read\.clat_ns\.percentile\./ { p = $2 / 1e6; found = 1 }
+		$1 == ".jobs[0].read.clat_ns.max" { m = $2 / 1e6 }
+		$1 == ".jobs[0].read.total_ios" { n = $2 }
+		END { if (found) printf "%.2f/%.1f (%d reads)\n", p, m, n; exit !found }'
 }
 
 idle_p99() {                        # idle_p99 DEV
@@ -110,7 +112,7 @@ vbusy=$(during "/dev/mapper/$VNAME" "$VC" rekey "$VNAME" --key-file "$P0" --chun
 	fail "bench: volcrypt online rekey runs"
 lbusy=$(during "/dev/mapper/$LNAME" cryptsetup reencrypt --batch-mode --key-file "$P0" \
 	--active-name "$LNAME") || fail "bench: cryptsetup online reencrypt runs"
-ok "bench: 4k random read p99 (ms), idle -> during online rekey: volcrypt $vidle -> $vbusy; cryptsetup $lidle -> $lbusy"
+ok "bench: 4k random read latency p99/max (ms), idle -> during the online rekey: volcrypt $vidle -> $vbusy; cryptsetup $lidle -> $lbusy"
 vc close "$VNAME"
 kernel_log_clean "no kernel warning during the rekey bench"
 finish
