@@ -375,29 +375,53 @@ static int chunk_read(struct rekey_run *rr, uint64_t off, size_t len, uint8_t *b
 }
 
 /*
- * Re-encrypt a chunk and write it back.  From a mapping, a piece at a
- * time through our buffer (where it stays in the caches), each piece
- * written with pwrite: the mapping is never written to, so a sector goes
- * from the old key's ciphertext to the new key's without ever being
- * plaintext in the page cache, and a write cut short by a kill stops at a
- * page boundary, never inside a sector.
+ * Re-encrypt a chunk and write it back, a piece at a time, pipelined: the
+ * engine's workers decrypt the next piece while this thread writes the
+ * one before.  From a mapping, each piece is first copied to our buffer:
+ * the mapping is never written to, so a sector goes from the old key's
+ * ciphertext to the new key's without ever being plaintext in the page
+ * cache, and a write cut short by a kill stops at a page boundary (pwrite),
+ * never inside a sector.
  */
+static size_t piece_len(size_t len, size_t k)
+{
+	size_t at = k * RECRYPT_PIECE;
+
+	return len - at < RECRYPT_PIECE ? len - at : RECRYPT_PIECE;
+}
+
 static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *v, uint8_t *buf)
 {
+	const size_t len = v->len, pieces = (len + RECRYPT_PIECE - 1) / RECRYPT_PIECE;
+	struct vol_engine_job *dec = NULL, *enc = NULL;
 	int r = 0;
 
-	if (!v->map) {
-		r = recrypt(rr, off, v->data, v->len);
-		return r ? r : data_write(rr, off, v->data, v->len);
-	}
-	for (size_t done = 0; !r && done < v->len; done += RECRYPT_PIECE) {
-		size_t n = v->len - done < RECRYPT_PIECE ? v->len - done : RECRYPT_PIECE;
+	if (v->map)
+		memcpy(buf, v->data, piece_len(len, 0));
+	r = vol_engine_submit(rr->old_eng, 0, off / 512, buf, piece_len(len, 0), &dec);
+	for (size_t k = 0; !r && k < pieces; k++) {
+		uint8_t *p = buf + k * RECRYPT_PIECE;
+		int r2;
 
-		memcpy(buf, v->data + done, n);
-		r = recrypt(rr, off + done, buf, n);
+		r = vol_engine_wait(dec);
+		dec = NULL;
 		if (!r)
-			r = data_write(rr, off + done, buf, n);
+			r = vol_engine_submit(rr->new_eng, 1, (off + k * RECRYPT_PIECE) / 512, p,
+					      piece_len(len, k), &enc);
+		if (!r && k + 1 < pieces && v->map)
+			memcpy(buf + (k + 1) * RECRYPT_PIECE, v->data + (k + 1) * RECRYPT_PIECE, piece_len(len, k + 1));
+		r2 = enc ? vol_engine_wait(enc) : 0;
+		enc = NULL;
+		r = r ? r : r2;
+		if (!r && k + 1 < pieces)
+			r = vol_engine_submit(rr->old_eng, 0, (off + (k + 1) * RECRYPT_PIECE) / 512,
+					      buf + (k + 1) * RECRYPT_PIECE, piece_len(len, k + 1), &dec);
+		if (!r)
+			r = data_write(rr, off + k * RECRYPT_PIECE, p, piece_len(len, k));
 	}
+	/* An error leaves no job behind: the buffer must not be freed under one. */
+	if (dec)
+		vol_engine_wait(dec);
 	return r;
 }
 

@@ -352,34 +352,36 @@ static int wait_chunks(struct vol_engine *eng, gcry_cipher_hd_t hd, struct xts_c
 	return r;
 }
 
+/* Fill @tasks with the @n chunks of a run (chunk sizes as crypt_split). */
+static void split_run(const struct vol_engine *eng, struct xts_call *call,
+		      struct xts_task *tasks, unsigned n, uint64_t iv_sector, uint8_t *buf,
+		      size_t len)
+{
+	const size_t ss = eng->sector_size, units = len / ss, per = units / n, extra = units % n;
+	size_t off = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t clen = (per + (i < extra ? 1 : 0)) * ss;
+
+		tasks[i] = (struct xts_task){ .next = i + 1 < n ? &tasks[i + 1] : NULL, .call = call,
+					      .iv_sector = iv_sector + off / 512, .buf = buf + off,
+					      .len = clen };
+		off += clen;
+	}
+}
+
 static int crypt_split(struct vol_engine *eng, gcry_cipher_hd_t hd, enum xts_op op,
 		       uint64_t iv_sector, uint8_t *buf, size_t len, unsigned n)
 {
-	struct xts_task tasks[SPLIT_MAX - 1];
+	struct xts_task tasks[SPLIT_MAX];
 	struct xts_call call = { .op = op, .err = 0 };
-	const size_t ss = eng->sector_size;
-	const size_t units = len / ss, per = units / n, extra = units % n;
-	/* Chunk i gets per units, the first extra chunks one more. */
-	const size_t first = (per + (extra ? 1 : 0)) * ss;
-	size_t off = first;
 	int r, r2;
 
 	atomic_init(&call.pending, n - 1);
-	for (unsigned i = 1; i < n; i++) {
-		size_t clen = (per + (i < extra ? 1 : 0)) * ss;
-
-		tasks[i - 1] = (struct xts_task){
-			.next = i + 1 < n ? &tasks[i] : NULL,
-			.call = &call,
-			.iv_sector = iv_sector + off / 512,
-			.buf = buf + off,
-			.len = clen,
-		};
-		off += clen;
-	}
+	split_run(eng, &call, tasks, n, iv_sector, buf, len);
 	/* Chunk 0 stays with the caller, chunks 1..n-1 go to the queue. */
-	queue_chunks(eng, tasks, n);
-	r = xts_run(hd, op, eng->sector_size, iv_sector, buf, first);
+	queue_chunks(eng, &tasks[1], n);
+	r = xts_run(hd, op, eng->sector_size, iv_sector, buf, tasks[0].len);
 	r2 = wait_chunks(eng, hd, &call);
 	return r ? r : r2;
 }
@@ -426,6 +428,57 @@ static int engine_crypt(struct vol_engine *eng, enum xts_op op, uint64_t iv_sect
 	else
 		r = xts_run(n->hd, op, eng->sector_size, iv_sector, buf, len);
 	hd_put(eng, n);
+	return r;
+}
+
+/* A run handed to the workers whole (vol_engine_submit). */
+struct vol_engine_job {
+	struct vol_engine *eng;
+	struct hd_node *hd;          /* the waiter's handle, taken at submit */
+	struct xts_call call;
+	struct xts_task tasks[SPLIT_MAX];
+};
+
+int vol_engine_submit(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
+		      size_t len, struct vol_engine_job **out)
+{
+	struct vol_engine_job *job;
+	unsigned n;
+	int r;
+
+	if (!eng || !out)
+		return -EINVAL;
+	r = check_run(eng, iv_sector, buf, len);
+	if (r)
+		return r;
+	job = calloc(1, sizeof(*job));
+	if (job)
+		job->hd = hd_get(eng);
+	if (!job || !job->hd) {
+		free(job);
+		return -ENOMEM;
+	}
+	job->eng = eng;
+	job->call.op = encrypt ? XTS_ENCRYPT : XTS_DECRYPT;
+	n = len ? split_count(eng, len) : 0;
+	atomic_init(&job->call.pending, n);
+	if (n) {
+		split_run(eng, &job->call, job->tasks, n, iv_sector, buf, len);
+		queue_chunks(eng, job->tasks, n + 1); /* all n of them */
+	}
+	*out = job;
+	return 0;
+}
+
+int vol_engine_wait(struct vol_engine_job *job)
+{
+	int r;
+
+	if (!job)
+		return -EINVAL;
+	r = wait_chunks(job->eng, job->hd->hd, &job->call);
+	hd_put(job->eng, job->hd);
+	free(job);
 	return r;
 }
 

@@ -17,6 +17,17 @@ int vol_engine_new_raw(const uint8_t *key, size_t key_len,
 		       struct vol_engine **out);
 
 /*
+ * A run handed to the workers in the background: vol_engine_submit()
+ * queues it and returns; vol_engine_wait() helps with queued work until
+ * it is done, returns its result and frees the job.  Lets the caller copy
+ * or write one piece while the workers transform another.
+ */
+struct vol_engine_job;
+int vol_engine_submit(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
+		      size_t len, struct vol_engine_job **job);
+int vol_engine_wait(struct vol_engine_job *job);
+
+/*
  * Whether idle workers busy-wait a little before sleeping (the default):
  * good for the latency of small requests (fuse), a waste of CPU that
  * others could use during bulk work beside other threads (a rekey).
