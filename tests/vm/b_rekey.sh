@@ -92,15 +92,17 @@ idle_p99() {                        # idle_p99 DEV
 # during DEV CMD...: p99 of DEV over exactly the time CMD runs (fio is
 # stopped with SIGINT when CMD ends).
 during() {
-	local dev=$1 fio_pid r=0
+	local dev=$1 fio_pid r=0 t0 t1
 	shift
 	# fio itself in the background (not a function: SIGINT must reach it).
 	"${FIO_P99[@]}" --filename="$dev" --runtime=600 >"$T/fio.err" 2>&1 &
 	fio_pid=$!
+	t0=$(ms_now)
 	"$@" >"$T/during.out" 2>&1 || { cat "$T/during.out" >&2; r=1; }
+	t1=$(ms_now)
 	kill -INT "$fio_pid"
 	wait "$fio_pid"
-	[ $r = 0 ] && p99_of_run
+	[ $r = 0 ] && echo "$(p99_of_run) in a $((t1 - t0)) ms rekey"
 }
 
 expect_exit 0 vc_open "$VDEV" "$VNAME" --backend volcrypt
