@@ -110,7 +110,7 @@ check "cryptsetup open" cryptsetup open --key-file "$P0" "$LDEV" "$LNAME"
 at_exit cryptsetup close "$LNAME"
 vidle=$(idle_p99 "/dev/mapper/$VNAME")
 lidle=$(idle_p99 "/dev/mapper/$LNAME")
-vbusy=$(during "/dev/mapper/$VNAME" "$VC" rekey "$VNAME" --key-file "$P0" --chunk-size 256K) ||
+vbusy=$(during "/dev/mapper/$VNAME" "$VC" rekey "$VNAME" --key-file "$P0") ||
 	fail "bench: volcrypt online rekey runs"
 lbusy=$(during "/dev/mapper/$LNAME" cryptsetup reencrypt --batch-mode --key-file "$P0" \
 	--active-name "$LNAME") || fail "bench: cryptsetup online reencrypt runs"
