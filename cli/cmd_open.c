@@ -126,7 +126,7 @@ int cmd_open(const struct cli_opts *opts)
 		return status;
 	mention_rekey(opts, &k);
 	if (opts->json)
-		return json_out_print(mapping_json(&m), JSON_OUT_PLAIN);
+		return json_out_print(mapping_json(&m, NULL), JSON_OUT_PLAIN);
 	if (opts->backend == VOL_BACKEND_AUTO)
 		fprintf(stderr, "volcrypt: %s opened with the %s backend\n", m.name,
 			vol_backend_name(m.backend));

@@ -11,13 +11,15 @@
 static int status_one(const struct cli_opts *opts)
 {
 	struct vol_mapping_info m;
+	struct vol_rekey_info rk;
 	int r = vol_mapping_get(opts->target, &m);
 
 	if (r)
 		return report_lib_error(r, opts->target);
+	mapping_rekey_state(&m, &rk);
 	if (opts->json)
-		return json_out_print(mapping_json(&m), JSON_OUT_PLAIN);
-	mapping_print(&m, stdout);
+		return json_out_print(mapping_json(&m, &rk), JSON_OUT_PLAIN);
+	mapping_print(&m, &rk, stdout);
 	return 0;
 }
 
@@ -34,13 +36,15 @@ static int status_all(const struct cli_opts *opts)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct vol_mapping_info m;
+		struct vol_rekey_info rk;
 
 		if (vol_mapping_get(names[i], &m))
 			continue; /* vanished between the listing and now */
+		mapping_rekey_state(&m, &rk);
 		if (opts->json)
-			json_out_append(arr, mapping_json(&m));
+			json_out_append(arr, mapping_json(&m, &rk));
 		else
-			mapping_print(&m, stdout);
+			mapping_print(&m, &rk, stdout);
 	}
 	vol_mapping_list_free(names, n);
 	if (opts->json)

@@ -2,11 +2,28 @@
 /* Printing a mapping (open, status): human form and JSON. */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "json_out.h"
 #include "mapping_out.h"
 
-struct json_object *mapping_json(const struct vol_mapping_info *m)
+void mapping_rekey_state(const struct vol_mapping_info *m, struct vol_rekey_info *rk)
+{
+	struct vol_volume *vol = NULL;
+
+	memset(rk, 0, sizeof(*rk));
+	/* The header says how far a rekey is (committed about once a second). */
+	if (!m->stale && !vol_load(m->target, VOL_LOAD_READONLY, &vol))
+		vol_get_rekey_info(vol, rk);
+	vol_free(vol);
+}
+
+static double percent(const struct vol_rekey_info *rk)
+{
+	return rk->data_size ? 100.0 * (double)rk->boundary / (double)rk->data_size : 0;
+}
+
+struct json_object *mapping_json(const struct vol_mapping_info *m, const struct vol_rekey_info *rk)
 {
 	struct json_object *o = json_out_object();
 
@@ -20,10 +37,18 @@ struct json_object *mapping_json(const struct vol_mapping_info *m)
 	json_out_set(o, "read_only", json_object_new_boolean(m->read_only));
 	json_out_set_int(o, "pid", m->pid);
 	json_out_set(o, "stale", json_object_new_boolean(m->stale));
+	if (rk && rk->running) {
+		struct json_object *r = json_out_object();
+
+		json_out_set_u64(r, "boundary", rk->boundary);
+		json_out_set_u64(r, "total", rk->data_size);
+		json_out_set_double(r, "percent", percent(rk));
+		json_out_set(o, "rekey", r);
+	}
 	return o;
 }
 
-void mapping_print(const struct vol_mapping_info *m, FILE *out)
+void mapping_print(const struct vol_mapping_info *m, const struct vol_rekey_info *rk, FILE *out)
 {
 	fprintf(out, "%s is %s.\n", m->name, m->stale ? "STALE (its backend is gone; "
 		"'volcrypt close' cleans it up)" : "active");
@@ -37,4 +62,7 @@ void mapping_print(const struct vol_mapping_info *m, FILE *out)
 	fprintf(out, "  mode:         %s\n", m->read_only ? "read-only" : "read/write");
 	if (m->pid)
 		fprintf(out, "  daemon pid:   %d\n", m->pid);
+	if (rk && rk->running)
+		fprintf(out, "  rekey:        in progress, %.1f%% (%" PRIu64 " of %" PRIu64 " bytes)\n",
+			percent(rk), rk->boundary, rk->data_size);
 }

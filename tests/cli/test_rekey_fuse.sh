@@ -5,8 +5,8 @@
 # checks it during the rekey); kill -9 of the daemon at 25 random points
 # of a rekey (after a random journal entry has reached the image, plus a
 # random spin), then `open` (recovers the interrupted
-# chunk, maps with both keys: every byte intact) and `rekey --resume`
-# online finish it; the old slots are wiped and the key changed.
+# chunk, maps with both keys: every byte intact; status shows the
+# progress) and `rekey --resume` online finish it; the old slots are wiped and the key changed.
 #
 #   REKEY_SEED=N          seed of the random kill points (default random)
 #   REKEY_KILL_POINTS=N   how many (default 25)
@@ -109,6 +109,9 @@ for ((i = 1; i <= KILLS; i++)); do
 	plain_ok "$dev" || { fail "[$i] data intact after kill -9 at entry $entry +$spin spins (rekey exit $rc)"; bad=1; }
 	if grep -q "rekey --resume" "$T/open.err"; then
 		interrupted=$((interrupted + 1))
+		vc status "$NAME" --json >"$T/status.json" 2>/dev/null
+		jpy "$T/status.json" '"ok" if 0 <= j["rekey"]["percent"] < 100 else "no"' |
+			grep -q ok || { fail "[$i] status shows the rekey in progress"; bad=1; }
 		vc rekey "$NAME" --key-file "$K1" --resume >/dev/null 2>"$T/resume.err" ||
 			{ fail "[$i] resume online" "$(cat "$T/resume.err")"; bad=1; }
 	fi
