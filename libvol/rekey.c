@@ -551,15 +551,30 @@ static int recover(struct rekey_run *rr, uint64_t *boundary)
 	int r;
 
 	r = vol_journal_newest(rr->vol->dev, md, rr->journal, &e);
-	if (r == -ENOENT || (!r && e.offset + e.length <= md->rekey.boundary)) {
+	/*
+	 * Once a chunk is done its entry stays until a later one replaces it,
+	 * so inside the data area the newest entry ends at the boundary or
+	 * beyond.  Without one, chunks past the boundary might be re-encrypted
+	 * a second time: refuse instead (only a damaged journal does that).
+	 */
+	if (r == -ENOENT && md->rekey.boundary && md->rekey.boundary < md->data_size) {
+		vol_err("%s: the re-encryption journal is damaged: the rekey cannot be resumed "
+			"safely", rr->vol->dev->path);
+		return -EBADMSG;
+	}
+	if (r == -ENOENT || (!r && md->rekey.boundary == md->data_size)) {
 		*boundary = md->rekey.boundary;
 		return 0;
 	}
 	if (r)
 		return r;
-	if (e.offset < md->rekey.boundary) {
+	if (e.offset + e.length < md->rekey.boundary) {
 		vol_err("%s: the re-encryption journal is behind the header", rr->vol->dev->path);
 		return -EBADMSG;
+	}
+	if (e.offset + e.length == md->rekey.boundary) {
+		*boundary = md->rekey.boundary;
+		return 0;
 	}
 	if (!rr->vol->dev->writable) {
 		vol_err("%s: a rekey step was interrupted; finishing it needs write access",

@@ -529,4 +529,20 @@ for case in "entry:$first_entry:garbage" "entry:$first_entry:other" "wipe:$first
 	fi
 done
 
+# A damaged journal where only it knows how far the rekey got: the header's
+# boundary is inside the data area (committed there by an earlier pause)
+# and no entry is readable.  Resuming could encrypt a chunk a second time:
+# refused with one line, exit 4, nothing written.
+if [ -n "$first_entry" ] && crash_copy $((first_entry + 4 * 5)); then
+	set_meta "$work" 'import struct; m[1416:1424] = struct.pack("<Q", 2 * '"$CHUNK"')'
+	dd if="$T/garbage" of="$work" bs=1M seek=8 conv=notrunc status=none
+	s=$(sum_of "$work")
+	EXPECT_NAME="rekey --resume with the journal destroyed past the header's boundary" \
+		expect_exit 4 vc rekey "$work" --resume --key-file "$K1"
+	check "... says the journal is damaged" grep -q "journal is damaged" "$ERR"
+	check "... wrote nothing" test "$(sum_of "$work")" = "$s"
+else
+	fail "a rekey killed at its sixth chunk for the damaged-journal case"
+fi
+
 finish
