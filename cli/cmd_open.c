@@ -12,7 +12,9 @@
 #include "mapping_out.h"
 #include "options.h"
 #include "passphrase.h"
+#include "progress.h"
 #include "report.h"
+#include "tty.h"
 #include "volume.h"
 
 /* volcrypt-fused is installed next to volcrypt; libvol finds it there. */
@@ -94,14 +96,63 @@ static int unlock_keys(const struct cli_opts *opts, struct vol_volume **vol,
 	return volume_unlock(*vol, opts, opts->slot, NULL, &k->key);
 }
 
-/* Offered, not done: a rekey takes long, and the caller may be a script. */
-static void mention_rekey(const struct cli_opts *opts, const struct open_keys *k)
+static int on_progress(const struct vol_rekey_progress *p, void *ctx)
 {
+	progress_update(ctx, p->done, p->total, p->this_run, p->elapsed_ms);
+	return 0;
+}
+
+/* The rekey continued online through the mapping just made. */
+static int resume_now(const struct cli_opts *opts, const struct open_keys *k)
+{
+	struct vol_volume *vol = NULL;
+	struct progress bar;
+	int err;
+
+	err = vol_load(opts->target, VOL_LOAD_ONLINE, &vol);
+	if (!err) {
+		progress_init(&bar, "rekey", false);
+		err = vol_rekey_run_mapping(vol, opts->file, k->key, k->new_key, on_progress, &bar);
+		progress_end(&bar);
+	}
+	vol_free(vol);
+	if (err)
+		return report_lib_error(err, opts->target);
+	fprintf(stderr, "volcrypt: the rekey of %s is finished\n", opts->target);
+	return 0;
+}
+
+/*
+ * A rekey in progress: offered on a terminal (it may take long, and the
+ * volume is usable meanwhile), mentioned otherwise -- a script decides
+ * itself when to run `rekey --resume`.
+ */
+static int offer_resume(const struct cli_opts *opts, const struct open_keys *k,
+			const struct vol_mapping_info *m)
+{
+	double pct = 100.0 * (double)k->rekey.boundary / (double)k->rekey.data_size;
+	struct secret answer = SECRET_INIT;
+	char prompt[256];
+	int yes;
+
 	if (!k->rekey.running || opts->json)
-		return;
-	fprintf(stderr, "volcrypt: a rekey of %s is %.1f%% done; continue it with "
-		"'volcrypt rekey --resume %s'\n", opts->target,
-		100.0 * (double)k->rekey.boundary / (double)k->rekey.data_size, opts->file);
+		return 0;
+	/* dm-crypt cannot continue it online: only the hint (rekey says why). */
+	if (opts->batch || !tty_interactive() || m->backend == VOL_BACKEND_DMCRYPT) {
+		fprintf(stderr, "volcrypt: a rekey of %s is %.1f%% done; continue it with "
+			"'volcrypt rekey --resume %s'\n", opts->target, pct, opts->file);
+		return 0;
+	}
+	snprintf(prompt, sizeof(prompt), "A rekey of %s is %.1f%% done. Resume it now "
+		 "(the volume stays usable)? [y/N] ", opts->target, pct);
+	yes = !tty_ask(prompt, true, &answer) && answer.len &&
+	      (answer.data[0] == 'y' || answer.data[0] == 'Y');
+	secret_free(&answer);
+	if (yes)
+		return resume_now(opts, k);
+	fprintf(stderr, "volcrypt: continue it later with 'volcrypt rekey --resume %s'\n",
+		opts->file);
+	return 0;
 }
 
 int cmd_open(const struct cli_opts *opts)
@@ -119,12 +170,14 @@ int cmd_open(const struct cli_opts *opts)
 		status = unlock_keys(opts, &vol, &k);
 	if (!status)
 		status = activate(vol, k.key, k.new_key, opts, &m);
+	vol_free(vol);
+	/* The device exists whatever the answer: its path is printed below. */
+	if (!status)
+		offer_resume(opts, &k, &m);
 	vol_key_free(k.key);
 	vol_key_free(k.new_key);
-	vol_free(vol);
 	if (status)
 		return status;
-	mention_rekey(opts, &k);
 	if (opts->json)
 		return json_out_print(mapping_json(&m, NULL), JSON_OUT_PLAIN);
 	if (opts->backend == VOL_BACKEND_AUTO)

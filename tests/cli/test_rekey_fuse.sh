@@ -83,6 +83,38 @@ jcheck "history: one online rekey" "$T/dump.json" \
 EXPECT_NAME="the dropped passphrase no longer opens" expect_exit 2 vc test-key "$work" --key-file "$K3"
 check "the dropped slot's material is wiped" slot_wiped "$work" 1
 
+# ============================================================ open offers to resume
+# A rekey cut short (its daemon killed after a few chunks), then `open` on a
+# terminal: "n" leaves it in progress, "y" finishes it online right away.
+interrupted_copy() {
+	cp --sparse=always "$pristine" "$work"
+	dev=$(open_dev "$work") || return 1
+	pid=$(vc status "$NAME" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+	vc rekey "$NAME" --key-file "$K1" --chunk-size 64K >/dev/null 2>&1 &
+	rk=$!
+	while [ "$(newest_seq "$work")" -lt 8 ] && kill -0 "$rk" 2>/dev/null; do :; done
+	kill -9 "$pid"
+	wait "$rk"
+	vc close "$NAME" >/dev/null 2>&1
+	dump_json "$work" && jpy "$T/dump.json" 'j["rekey"]["in_progress"]' | grep -q true
+}
+for answer in n y; do
+	if ! interrupted_copy; then
+		fail "[$answer] a rekey cut short for the open prompt"
+		continue
+	fi
+	EXPECT_NAME="open on a terminal offers to resume the rekey; answer $answer" \
+		expect_tty 0 --expect-secret 'Enter passphrase for .*: ' --send-file "$K1" \
+		--expect 'Resume it now .*\[y/N\] ' --send "$answer\n" -- \
+		"$VC" open "$work" "$NAME" --backend fuse
+	dump_json "$work"
+	want=$([ $answer = y ] && echo False || echo True)
+	jcheck "[$answer] afterwards the rekey is $([ $answer = y ] && echo finished || echo still in progress)" \
+		"$T/dump.json" 'j["rekey"]["in_progress"] == '"$want"
+	check "[$answer] the data reads back" plain_ok "$(vc status "$NAME" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["device"])')"
+	vc close "$NAME" >/dev/null 2>&1
+done
+
 # ============================================================ kill -9 of the daemon
 bad=0 interrupted=0
 for ((i = 1; i <= KILLS; i++)); do
