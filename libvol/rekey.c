@@ -396,9 +396,9 @@ static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *
 	struct vol_engine_job *dec = NULL, *enc = NULL;
 	int r = 0;
 
-	if (v->map)
-		memcpy(buf, v->data, piece_len(len, 0));
-	r = vol_engine_submit(rr->old_eng, 0, off / 512, buf, piece_len(len, 0), &dec);
+	/* From a mapping the first pass reads it and writes our buffer: no copy. */
+	r = vol_engine_submit_from(rr->old_eng, 0, off / 512, buf, v->map ? v->data : NULL,
+				   piece_len(len, 0), &dec);
 	for (size_t k = 0; !r && k < pieces; k++) {
 		uint8_t *p = buf + k * RECRYPT_PIECE;
 		int r2;
@@ -408,14 +408,14 @@ static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *
 		if (!r)
 			r = vol_engine_submit(rr->new_eng, 1, (off + k * RECRYPT_PIECE) / 512, p,
 					      piece_len(len, k), &enc);
-		if (!r && k + 1 < pieces && v->map)
-			memcpy(buf + (k + 1) * RECRYPT_PIECE, v->data + (k + 1) * RECRYPT_PIECE, piece_len(len, k + 1));
 		r2 = enc ? vol_engine_wait(enc) : 0;
 		enc = NULL;
 		r = r ? r : r2;
 		if (!r && k + 1 < pieces)
-			r = vol_engine_submit(rr->old_eng, 0, (off + (k + 1) * RECRYPT_PIECE) / 512,
-					      buf + (k + 1) * RECRYPT_PIECE, piece_len(len, k + 1), &dec);
+			r = vol_engine_submit_from(rr->old_eng, 0, (off + (k + 1) * RECRYPT_PIECE) / 512,
+						   buf + (k + 1) * RECRYPT_PIECE,
+						   v->map ? v->data + (k + 1) * RECRYPT_PIECE : NULL,
+						   piece_len(len, k + 1), &dec);
 		if (!r)
 			r = data_write(rr, off + k * RECRYPT_PIECE, p, piece_len(len, k));
 	}

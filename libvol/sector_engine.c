@@ -77,6 +77,7 @@ struct xts_task {
 	struct xts_call *call;
 	uint64_t iv_sector;
 	uint8_t *buf;
+	const uint8_t *src;	/* NULL: in place, else the input (same length) */
 	size_t len;
 };
 
@@ -119,8 +120,8 @@ struct vol_engine {
  * IV must be set for every unit: libgcrypt carries the tweak on from the
  * end of the previous call, which is not the next sector's tweak.
  */
-static int xts_run(gcry_cipher_hd_t hd, enum xts_op op, uint32_t sector_size,
-		   uint64_t iv_sector, uint8_t *buf, size_t len)
+static int xts_run_from(gcry_cipher_hd_t hd, enum xts_op op, uint32_t sector_size,
+			uint64_t iv_sector, uint8_t *buf, const uint8_t *src, size_t len)
 {
 	const uint64_t step = sector_size / 512;
 	uint8_t iv[XTS_IV_BYTES] = { 0 };
@@ -132,9 +133,11 @@ static int xts_run(gcry_cipher_hd_t hd, enum xts_op op, uint32_t sector_size,
 		if (e)
 			break;
 		if (op == XTS_ENCRYPT)
-			e = gcry_cipher_encrypt(hd, buf + off, sector_size, NULL, 0);
+			e = gcry_cipher_encrypt(hd, buf + off, sector_size, src ? src + off : NULL,
+						src ? sector_size : 0);
 		else
-			e = gcry_cipher_decrypt(hd, buf + off, sector_size, NULL, 0);
+			e = gcry_cipher_decrypt(hd, buf + off, sector_size, src ? src + off : NULL,
+						src ? sector_size : 0);
 		if (e)
 			break;
 	}
@@ -144,6 +147,12 @@ static int xts_run(gcry_cipher_hd_t hd, enum xts_op op, uint32_t sector_size,
 		return -EIO;
 	}
 	return 0;
+}
+
+static int xts_run(gcry_cipher_hd_t hd, enum xts_op op, uint32_t sector_size,
+		   uint64_t iv_sector, uint8_t *buf, size_t len)
+{
+	return xts_run_from(hd, op, sector_size, iv_sector, buf, NULL, len);
 }
 
 static int open_handle(const uint8_t *key, gcry_cipher_hd_t *out)
@@ -227,7 +236,7 @@ static void task_run_locked(struct vol_engine *eng, gcry_cipher_hd_t hd,
 	int r;
 
 	pthread_mutex_unlock(&eng->lock);
-	r = xts_run(hd, call->op, eng->sector_size, t->iv_sector, t->buf, t->len);
+	r = xts_run_from(hd, call->op, eng->sector_size, t->iv_sector, t->buf, t->src, t->len);
 	pthread_mutex_lock(&eng->lock);
 	if (r && !call->err)
 		call->err = r;
@@ -355,7 +364,7 @@ static int wait_chunks(struct vol_engine *eng, gcry_cipher_hd_t hd, struct xts_c
 /* Fill @tasks with the @n chunks of a run (chunk sizes as crypt_split). */
 static void split_run(const struct vol_engine *eng, struct xts_call *call,
 		      struct xts_task *tasks, unsigned n, uint64_t iv_sector, uint8_t *buf,
-		      size_t len)
+		      const uint8_t *src, size_t len)
 {
 	const size_t ss = eng->sector_size, units = len / ss, per = units / n, extra = units % n;
 	size_t off = 0;
@@ -365,7 +374,7 @@ static void split_run(const struct vol_engine *eng, struct xts_call *call,
 
 		tasks[i] = (struct xts_task){ .next = i + 1 < n ? &tasks[i + 1] : NULL, .call = call,
 					      .iv_sector = iv_sector + off / 512, .buf = buf + off,
-					      .len = clen };
+					      .src = src ? src + off : NULL, .len = clen };
 		off += clen;
 	}
 }
@@ -378,7 +387,7 @@ static int crypt_split(struct vol_engine *eng, gcry_cipher_hd_t hd, enum xts_op 
 	int r, r2;
 
 	atomic_init(&call.pending, n - 1);
-	split_run(eng, &call, tasks, n, iv_sector, buf, len);
+	split_run(eng, &call, tasks, n, iv_sector, buf, NULL, len);
 	/* Chunk 0 stays with the caller, chunks 1..n-1 go to the queue. */
 	queue_chunks(eng, &tasks[1], n);
 	r = xts_run(hd, op, eng->sector_size, iv_sector, buf, tasks[0].len);
@@ -439,8 +448,8 @@ struct vol_engine_job {
 	struct xts_task tasks[SPLIT_MAX];
 };
 
-int vol_engine_submit(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
-		      size_t len, struct vol_engine_job **out)
+int vol_engine_submit_from(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
+			   const void *src, size_t len, struct vol_engine_job **out)
 {
 	struct vol_engine_job *job;
 	unsigned n;
@@ -463,11 +472,17 @@ int vol_engine_submit(struct vol_engine *eng, int encrypt, uint64_t iv_sector, v
 	n = len ? split_count(eng, len) : 0;
 	atomic_init(&job->call.pending, n);
 	if (n) {
-		split_run(eng, &job->call, job->tasks, n, iv_sector, buf, len);
+		split_run(eng, &job->call, job->tasks, n, iv_sector, buf, src, len);
 		queue_chunks(eng, job->tasks, n + 1); /* all n of them */
 	}
 	*out = job;
 	return 0;
+}
+
+int vol_engine_submit(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
+		      size_t len, struct vol_engine_job **out)
+{
+	return vol_engine_submit_from(eng, encrypt, iv_sector, buf, NULL, len, out);
 }
 
 int vol_engine_wait(struct vol_engine_job *job)

@@ -25,6 +25,9 @@ int vol_engine_new_raw(const uint8_t *key, size_t key_len,
 struct vol_engine_job;
 int vol_engine_submit(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
 		      size_t len, struct vol_engine_job **job);
+/* The same, reading @len bytes from @src (not overlapping @buf) instead of @buf. */
+int vol_engine_submit_from(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
+			   const void *src, size_t len, struct vol_engine_job **job);
 int vol_engine_wait(struct vol_engine_job *job);
 
 /*
