@@ -11,6 +11,7 @@
 #include "hex.h"
 #include "json_out.h"
 #include "options.h"
+#include "progress.h"
 #include "report.h"
 #include "secret.h"
 #include "volume.h"
@@ -145,7 +146,7 @@ static void print_rekey_human(const struct vol_rekey_info *rk)
 		format_time(rk->started, when, sizeof(when));
 		printf(FIELD "in progress since %s: %.1f%% (%" PRIu64 " of %" PRIu64
 		       " bytes), %" PRIu64 "-byte chunks\n", "Rekey:", when,
-		       100.0 * (double)rk->boundary / (double)rk->data_size, rk->boundary,
+		       progress_percent(rk->boundary, rk->data_size), rk->boundary,
 		       rk->data_size, rk->chunk_size);
 		printf(FIELD "%s\n", "New key digest:", digest);
 	}

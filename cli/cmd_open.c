@@ -130,7 +130,7 @@ static int resume_now(const struct cli_opts *opts, const struct open_keys *k)
 static int offer_resume(const struct cli_opts *opts, const struct open_keys *k,
 			const struct vol_mapping_info *m)
 {
-	double pct = 100.0 * (double)k->rekey.boundary / (double)k->rekey.data_size;
+	double pct = progress_percent(k->rekey.boundary, k->rekey.data_size);
 	struct secret answer = SECRET_INIT;
 	char prompt[256];
 	int yes;

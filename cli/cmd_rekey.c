@@ -124,7 +124,7 @@ static int check_state(const struct cli_opts *opts, struct vol_volume *vol)
 		return report_error(-EALREADY, opts->target,
 				    "a rekey is already in progress (%.1f%% done); "
 				    "continue it with --resume",
-				    100.0 * (double)info.boundary / (double)info.data_size);
+				    progress_percent(info.boundary, info.data_size));
 	if (!info.running && opts->resume)
 		return report_error(-EINVAL, opts->target, "no rekey is in progress to resume");
 	if (opts->resume && (opts->keep_key_files || opts->chunk_size))
@@ -168,7 +168,7 @@ static int unlock_and_run(struct rekey_job *job, struct vol_volume *vol)
 	if (err == -EINTR)
 		return report_error(err, opts->target,
 				    "rekey paused at %.1f%%; continue it with --resume",
-				    100.0 * (double)job->last.done / (double)job->last.total);
+				    progress_percent(job->last.done, job->last.total));
 	return err ? report_lib_error(err, opts->target) : 0;
 }
 

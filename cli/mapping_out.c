@@ -6,6 +6,7 @@
 
 #include "json_out.h"
 #include "mapping_out.h"
+#include "progress.h"
 
 void mapping_rekey_state(const struct vol_mapping_info *m, struct vol_rekey_info *rk)
 {
@@ -16,11 +17,6 @@ void mapping_rekey_state(const struct vol_mapping_info *m, struct vol_rekey_info
 	if (!m->stale && !vol_load(m->target, VOL_LOAD_READONLY, &vol))
 		vol_get_rekey_info(vol, rk);
 	vol_free(vol);
-}
-
-static double percent(const struct vol_rekey_info *rk)
-{
-	return rk->data_size ? 100.0 * (double)rk->boundary / (double)rk->data_size : 0;
 }
 
 struct json_object *mapping_json(const struct vol_mapping_info *m, const struct vol_rekey_info *rk)
@@ -42,7 +38,7 @@ struct json_object *mapping_json(const struct vol_mapping_info *m, const struct 
 
 		json_out_set_u64(r, "boundary", rk->boundary);
 		json_out_set_u64(r, "total", rk->data_size);
-		json_out_set_double(r, "percent", percent(rk));
+		json_out_set_double(r, "percent", progress_percent(rk->boundary, rk->data_size));
 		json_out_set(o, "rekey", r);
 	}
 	return o;
@@ -64,5 +60,5 @@ void mapping_print(const struct vol_mapping_info *m, const struct vol_rekey_info
 		fprintf(out, "  daemon pid:   %d\n", m->pid);
 	if (rk && rk->running)
 		fprintf(out, "  rekey:        in progress, %.1f%% (%" PRIu64 " of %" PRIu64 " bytes)\n",
-			percent(rk), rk->boundary, rk->data_size);
+			progress_percent(rk->boundary, rk->data_size), rk->boundary, rk->data_size);
 }

@@ -20,6 +20,11 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+double progress_percent(uint64_t done, uint64_t total)
+{
+	return total ? 100.0 * (double)done / (double)total : 100.0;
+}
+
 void progress_init(struct progress *p, const char *what, bool json)
 {
 	p->what = what;
@@ -44,7 +49,7 @@ static void json_line(const struct progress *p, uint64_t done, uint64_t total, d
 	json_out_set_string(obj, "job", p->what);
 	json_out_set_u64(obj, "done_bytes", done);
 	json_out_set_u64(obj, "total_bytes", total);
-	json_out_set_double(obj, "percent", total ? 100.0 * (double)done / (double)total : 100);
+	json_out_set_double(obj, "percent", progress_percent(done, total));
 	json_out_set_double(obj, "rate_mb_s", rate / 1e6);
 	json_out_set_double(obj, "eta_s", eta);
 	json_out_print(obj, JSON_OUT_LINE);

@@ -19,6 +19,9 @@ struct progress {
 
 void progress_init(struct progress *p, const char *what, bool json);
 
+/* @done as a percentage of @total (100 when there is nothing to do). */
+double progress_percent(uint64_t done, uint64_t total);
+
 /* @done of @total bytes; @this_run bytes in @elapsed_ms by this process. */
 void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t this_run,
 		     double elapsed_ms);

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,55 +184,67 @@ static void key_description(char *buf, size_t len, const struct vol_map_request 
 	vol_dm_key_description(buf, len, req->uuid, req->name, 0);
 }
 
+/* Optional arguments of a table line: their words, and how many. */
+struct opt_args {
+	char text[256];
+	int words;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+add_opt(struct opt_args *o, int words, const char *fmt, ...)
+{
+	size_t used = strlen(o->text);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->text + used, sizeof(o->text) - used, fmt, ap);
+	va_end(ap);
+	o->words += words;
+}
+
+/* Appends " <#opt_args> <opt_args>" to the @w bytes of @buf (if any). */
+static int finish_params(char *buf, size_t len, int w, const struct opt_args *o)
+{
+	if (w >= 0 && (size_t)w < len && o->words)
+		w += snprintf(buf + w, len - (size_t)w, " %d%s", o->words, o->text);
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
+
 /* The targets' arguments name the key, they never hold it. */
 static int crypt_params(char *buf, size_t len, const struct vol_map_request *req,
 			const struct table_line *line, const char *devno)
 {
-	char opts[64] = "";
-	int n_opts = 0, w;
+	struct opt_args o = { "", 0 };
 
-	if (req->allow_discards) {
-		n_opts++;
-		strcat(opts, " allow_discards");
-	}
-	if (req->sector_size != 512) {
-		n_opts++;
-		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " sector_size:%u",
-			 req->sector_size);
-	}
+	if (req->allow_discards)
+		add_opt(&o, 1, " allow_discards");
+	if (req->sector_size != 512)
+		add_opt(&o, 1, " sector_size:%u", req->sector_size);
 	/* iv_offset = start: the IV counts from the start of the data area. */
-	w = snprintf(buf, len, "%s :%zu:logon:%s %llu %s %llu", DMCRYPT_CIPHER,
-		     req->key->len, line->key_desc, (unsigned long long)line->start, devno,
-		     (unsigned long long)(req->data_offset / 512 + line->start));
-	if (w < 0 || (size_t)w >= len)
-		return -ENAMETOOLONG;
-	if (!n_opts)
-		return 0;
-	w = snprintf(buf + w, len - (size_t)w, " %d%s", n_opts, opts) + w;
-	return (size_t)w >= len ? -ENAMETOOLONG : 0;
+	return finish_params(buf, len,
+			     snprintf(buf, len, "%s :%zu:logon:%s %llu %s %llu", DMCRYPT_CIPHER,
+				      req->key->len, line->key_desc,
+				      (unsigned long long)line->start, devno,
+				      (unsigned long long)(req->data_offset / 512 + line->start)),
+			     &o);
 }
 
 static int volcrypt_params(char *buf, size_t len, const struct vol_map_request *req,
 			   const struct table_line *line, const char *devno)
 {
-	char opts[256] = "";
-	int n_opts = 0, w;
+	struct opt_args o = { "", 0 };
 
-	if (req->allow_discards) {
-		n_opts++;
-		strcat(opts, " allow_discards");
-	}
-	if (line->new_key_desc) {
-		n_opts += 3;
-		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " rekey :%zu:logon:%s %llu",
-			 req->key->len, line->new_key_desc,
-			 (unsigned long long)(req->rekey_boundary / 512));
-	}
-	w = snprintf(buf, len, ":%zu:logon:%s %s %llu %u", req->key->len, line->key_desc,
-		     devno, (unsigned long long)(req->data_offset / 512), req->sector_size);
-	if (w >= 0 && (size_t)w < len && n_opts)
-		w += snprintf(buf + w, len - (size_t)w, " %d%s", n_opts, opts);
-	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+	if (req->allow_discards)
+		add_opt(&o, 1, " allow_discards");
+	if (line->new_key_desc)
+		add_opt(&o, 3, " rekey :%zu:logon:%s %llu", req->key->len, line->new_key_desc,
+			(unsigned long long)(req->rekey_boundary / 512));
+	return finish_params(buf, len,
+			     snprintf(buf, len, ":%zu:logon:%s %s %llu %u", req->key->len,
+				      line->key_desc, devno,
+				      (unsigned long long)(req->data_offset / 512),
+				      req->sector_size),
+			     &o);
 }
 
 /* The table: one line, or for dm-crypt during a rekey, one per key. */

@@ -273,11 +273,17 @@ int vol_metadata_needs_v2(const struct vol_metadata *md)
 	       md->digest[1].type || new_key_slots;
 }
 
-/* Largest chunk whose fingerprints fit one of the two journal slots. */
-static int chunk_fits_journal(uint64_t chunk, uint32_t sector_size, uint64_t journal_size)
+uint64_t vol_rekey_chunk_max(uint32_t sector_size)
 {
-	return chunk / sector_size <= (journal_size / 2 - VOL_JOURNAL_ENTRY_HEADER) /
-				      VOL_FINGERPRINT_BYTES;
+	uint64_t sectors = (VOL_JOURNAL_SIZE / 2 - VOL_JOURNAL_ENTRY_HEADER) / VOL_FINGERPRINT_BYTES;
+
+	return sectors * sector_size / 4096 * 4096;
+}
+
+int vol_rekey_chunk_valid(uint64_t chunk, uint32_t sector_size)
+{
+	return chunk && !(chunk % 4096) && !(chunk % sector_size) &&
+	       chunk <= vol_rekey_chunk_max(sector_size);
 }
 
 /*
@@ -304,8 +310,8 @@ static int check_rekey_consistency(const struct vol_metadata *md)
 	    r->resilience != VOL_REKEY_RESILIENCE_FINGERPRINT || !r->id || !r->started ||
 	    r->journal_offset != VOL_JOURNAL_OFFSET || r->journal_size != VOL_JOURNAL_SIZE)
 		return -EBADMSG;
-	if (!r->chunk_size || r->chunk_size % 4096 || r->chunk_size % md->sector_size ||
-	    !chunk_fits_journal(r->chunk_size, md->sector_size, r->journal_size))
+	/* The journal's size is the constant checked above. */
+	if (!vol_rekey_chunk_valid(r->chunk_size, md->sector_size))
 		return -EBADMSG;
 	if (r->boundary > md->data_size ||
 	    (r->boundary % r->chunk_size && r->boundary != md->data_size))

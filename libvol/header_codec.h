@@ -85,6 +85,13 @@ struct vol_metadata {
 #define VOL_INCOMPAT_REKEY 0x1ULL
 #define VOL_INCOMPAT_SUPPORTED VOL_INCOMPAT_REKEY
 
+/*
+ * Rekey chunk sizes: a multiple of 4096 bytes and of the sector size,
+ * whose fingerprints fit one of the two journal slots.
+ */
+uint64_t vol_rekey_chunk_max(uint32_t sector_size);
+int vol_rekey_chunk_valid(uint64_t chunk, uint32_t sector_size);
+
 /* Does @md use anything that version 1 cannot express? */
 int vol_metadata_needs_v2(const struct vol_metadata *md);
 

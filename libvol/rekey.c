@@ -77,13 +77,10 @@ int vol_get_rekey_info(const struct vol_volume *vol, struct vol_rekey_info *info
 
 static int check_chunk_size(const struct vol_metadata *md, uint64_t chunk)
 {
-	uint64_t max = (VOL_JOURNAL_SIZE / 2 - VOL_JOURNAL_ENTRY_HEADER) /
-		       VOL_FINGERPRINT_BYTES * md->sector_size / 4096 * 4096;
-
-	if (chunk && !(chunk % 4096) && !(chunk % md->sector_size) && chunk <= max)
+	if (vol_rekey_chunk_valid(chunk, md->sector_size))
 		return 0;
 	vol_err("rekey chunk size must be a multiple of 4096 bytes, at most %llu",
-		(unsigned long long)max);
+		(unsigned long long)vol_rekey_chunk_max(md->sector_size));
 	return -EINVAL;
 }
 
@@ -309,7 +306,6 @@ struct rekey_run {
 	const struct vol_rekey_ops *ops;
 	struct vol_engine *old_eng, *new_eng;
 	struct vol_device data;      /* the data area: vol's fd, or an O_DIRECT one */
-	uint8_t *chunk;              /* bufs[0]: recovery's buffer */
 	uint8_t *bufs[2];            /* chunk_size bytes each, page aligned: step n uses n % 2 */
 	int map_ok;                  /* an image file: chunks are rewritten in a shared mapping */
 	struct prefetch *next;       /* offline: the next chunk, mapped and fingerprinted */
@@ -508,9 +504,9 @@ static int resolve_chunk(struct rekey_run *rr, const struct vol_journal_entry *e
 	uint32_t ss = e->sector_size;
 	int r, rewrote = 0;
 
-	r = data_read(rr, e->offset, rr->chunk, e->length);
+	r = data_read(rr, e->offset, rr->bufs[0], e->length);
 	for (uint32_t i = 0; !r && i < e->count; i++) {
-		uint8_t *sector = rr->chunk + (size_t)i * ss;
+		uint8_t *sector = rr->bufs[0] + (size_t)i * ss;
 		int m = vol_fingerprint_match(sector, ss, e->fingerprints +
 							   (size_t)i * VOL_FINGERPRINT_BYTES);
 		uint64_t off = e->offset + (uint64_t)i * ss;
@@ -729,7 +725,6 @@ static int run_open(struct rekey_run *rr, struct vol_volume *vol, const struct v
 	    posix_memalign((void **)&rr->bufs[1], 4096, vol->md.rekey.chunk_size) ||
 	    posix_memalign((void **)&rr->journal, 4096, 2 * half))
 		return -ENOMEM;
-	rr->chunk = rr->bufs[0];
 	if (rr->data.fd < 0)
 		rr->data.fd = vol->dev->fd;
 	rr->map_ok = !vol->dev->is_block && !(ops && (ops->direct || ops->rewrite));
