@@ -403,14 +403,33 @@ sys.exit(0 if r else 1)
 	fi
 }
 
+# require_crashpoint: the crash shim (tests/cli/crashpoint.c) is built.
+require_crashpoint() {
+	[ -f "$CRASHPOINT_SO" ] && return 0
+	fail "crash shim $CRASHPOINT_SO exists (build it: see tests/cli/crashpoint.c)"
+	return 1
+}
+
+# run_shim AT CMD...: CMD with the crash shim preloaded, killed at its
+# AT-th durable operation (AT=0: only counts them into $T/count); output
+# in $T/shim.out and $T/shim.err; returns CMD's exit status (137: killed).
+run_shim() {
+	local at=$1
+	shift
+	# (in a subshell so that bash's "Killed" job message goes nowhere)
+	(timeout -k 5 "$VC_TIMEOUT" env LD_PRELOAD="$CRASHPOINT_SO" CRASHPOINT_AT="$at" \
+		CRASHPOINT_COUNT_FILE="$T/count" "$@" >"$T/shim.out" 2>"$T/shim.err"
+	exit $?) 2>/dev/null
+}
+
 # dump_json IMG: runs dump --json into $T/dump.json; returns the exit code.
 dump_json() {
 	vc dump "$1" --json >"$T/dump.json" 2>"$T/dump.err"
 }
 
-# copies_state IMG: prints e.g. "ok ok" (metadata copy 0, copy 1), or
-# "error N" if dump fails.
-copies_state() {
+# dump_expr IMG PYEXPR: PYEXPR (see jpy) of IMG's dump --json, or "error N"
+# if dump exits N, "error json" if the expression fails.
+dump_expr() {
 	local rc
 	dump_json "$1"
 	rc=$?
@@ -418,7 +437,12 @@ copies_state() {
 		echo "error $rc"
 		return 0
 	fi
-	jpy "$T/dump.json" '" ".join(j["metadata_copies"])' 2>/dev/null || echo "error json"
+	jpy "$T/dump.json" "$2" 2>/dev/null || echo "error json"
+}
+
+# copies_state IMG: prints e.g. "ok ok" (metadata copy 0, copy 1), or an error.
+copies_state() {
+	dump_expr "$1" '" ".join(j["metadata_copies"])'
 }
 
 # redundancy IMG: prints "ok" if both metadata copies and both material

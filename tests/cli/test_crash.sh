@@ -18,23 +18,10 @@
 
 CRASH_POINTS=${CRASH_POINTS:-40}
 
-if [ ! -f "$CRASHPOINT_SO" ]; then
-	fail "crash shim $CRASHPOINT_SO exists (build it: see tests/cli/crashpoint.c)"
-	finish
-fi
+require_crashpoint || finish
 
 pristine=$T/pristine
 work=$T/work
-
-# run_shim AT CMD...: CMD with the shim preloaded; AT=0 counts only.
-run_shim() {
-	local at=$1
-	shift
-	# (in a subshell so that bash's "Killed" job message goes nowhere)
-	(timeout -k 5 "$VC_TIMEOUT" env LD_PRELOAD="$CRASHPOINT_SO" CRASHPOINT_AT="$at" \
-		CRASHPOINT_COUNT_FILE="$T/count" "$@" >"$T/shim.out" 2>"$T/shim.err"
-	exit $?) 2>/dev/null
-}
 
 # points N: 1..N, or CRASH_POINTS evenly spaced values including 1 and N.
 points() {

@@ -33,10 +33,7 @@ fi
 for t in python3 losetup cmp; do
 	require_tool "$t" || finish
 done
-if [ ! -f "$CRASHPOINT_SO" ]; then
-	fail "crash shim $CRASHPOINT_SO exists (build it: see tests/cli/crashpoint.c)"
-	finish
-fi
+require_crashpoint || finish
 
 rekey_cleanup() {
 	[ -d "/run/volcrypt/$NAME" ] && vc close "$NAME" >/dev/null 2>&1
@@ -50,15 +47,6 @@ work=$T/work
 rc_of() {                       # rc_of CMD...: prints the exit status; stderr in $T/step.err
 	"$@" >/dev/null 2>"$T/step.err"
 	echo $?
-}
-
-# run_shim AT CMD...: CMD with the shim preloaded; AT=0 counts only.
-run_shim() {
-	local at=$1
-	shift
-	(timeout -k 5 "$VC_TIMEOUT" env LD_PRELOAD="$CRASHPOINT_SO" CRASHPOINT_AT="$at" \
-		CRASHPOINT_COUNT_FILE="$T/count" "$@" >"$T/shim.out" 2>"$T/shim.err"
-	exit $?) 2>/dev/null
 }
 
 # crash_copy K: fresh copy of the pristine image in $work, rekey killed at
@@ -110,16 +98,9 @@ EOF
 }
 
 # in_progress IMG: prints yes/no from dump --json (incompatible feature bit
-# 0x1 = a rekey in progress), or "error N".
+# 0x1 = a rekey in progress), or "error ...".
 in_progress() {
-	local rc
-	dump_json "$1"
-	rc=$?
-	if [ $rc -ne 0 ]; then
-		echo "error: dump --json exit $rc"
-		return
-	fi
-	jpy "$T/dump.json" '"yes" if j["incompat_features"] & 1 else "no"'
+	dump_expr "$1" '"yes" if j["incompat_features"] & 1 else "no"'
 }
 
 digest_of() {                   # digest_of IMG: digest value from dump --json

@@ -158,6 +158,28 @@ require_tool() {
 	return 1
 }
 
+# require_target_module: dm-volcrypt.ko is in the initramfs; unloaded at the
+# end of the test.  Fails (counted) otherwise.
+require_target_module() {
+	if ! modinfo dm-volcrypt >/dev/null 2>&1; then
+		fail "dm-volcrypt.ko is in the initramfs (build dm-target first)"
+		return 1
+	fi
+	at_exit modprobe -r dm-volcrypt
+}
+
+# suspender NAME STOPFILE SECONDS: suspends and resumes dm device NAME every
+# SECONDS (a pace, not a synchronisation) until STOPFILE exists; writes the
+# number of cycles to STOPFILE.count.
+suspender() {
+	local name=$1 stop=$2 pace=$3 n=0
+	while [ ! -e "$stop" ]; do
+		sleep "$pace"
+		dmsetup suspend "$name" && dmsetup resume "$name" && n=$((n + 1))
+	done
+	echo "$n" >"$stop.count"
+}
+
 # ------------------------------------------------------------ volcrypt
 
 vc() {

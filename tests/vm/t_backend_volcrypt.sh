@@ -17,11 +17,7 @@ MNT=$T/mnt
 mkdir -p "$MNT"
 kmsg_mark
 
-if ! modinfo dm-volcrypt >/dev/null 2>&1; then
-	fail "dm-volcrypt.ko is in the initramfs (build dm-target first)"
-	finish
-fi
-at_exit modprobe -r dm-volcrypt
+require_target_module || finish
 
 wipe_dev "$DEV" $((20 * MiB))
 fmt "$DEV" || finish

@@ -18,12 +18,8 @@ MNT=$T/mnt
 mkdir -p "$MNT"
 kmsg_mark
 
-if ! modinfo dm-volcrypt >/dev/null 2>&1; then
-	fail "dm-volcrypt.ko is in the initramfs (build dm-target first)"
-	finish
-fi
+require_target_module || finish
 require_tool fio || finish
-at_exit modprobe -r dm-volcrypt
 
 # --------------------------------------------------------- online under fio
 

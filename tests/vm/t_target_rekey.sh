@@ -277,16 +277,6 @@ dirty_and_bad_messages() {
 
 # ---------------------------------------------------------------- under load
 
-# Suspends and resumes NAME every 0.5 s until STOPFILE exists.
-suspender() {
-	local name=$1 stop=$2 n=0
-	while [ ! -e "$stop" ]; do
-		sleep 0.5
-		dmsetup suspend "$name" && dmsetup resume "$name" && n=$((n + 1))
-	done
-	echo "$n" >"$stop.count"
-}
-
 # fio_loop DEV SS SIZE STOPFILE: fio randwrite + verify rounds (2 jobs on
 # their own halves) until STOPFILE exists; STOPFILE.rounds and
 # STOPFILE.failed count them, $T/fio.out keeps a failed round's output.
@@ -314,7 +304,7 @@ load_round() {
 	rm -f "$stop" "$stop".*
 	fio_loop "$VT" "$ss" "$size" "$stop" &
 	pid=$!
-	suspender vt-rekey "$stop.s" &
+	suspender vt-rekey "$stop.s" 0.5 &
 	spid=$!
 	EAGAINS=0
 	sleep 1

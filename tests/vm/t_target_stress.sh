@@ -31,23 +31,13 @@ target_key "$DESC"
 at_exit keyctl unlink "$kid" @u
 at_exit umount "$MNT"
 
-# Suspends and resumes NAME every 0.3 s until STOPFILE exists.
-suspender() {
-	local name=$1 stop=$2 n=0
-	while [ ! -e "$stop" ]; do
-		sleep 0.3
-		dmsetup suspend "$name" && dmsetup resume "$name" && n=$((n + 1))
-	done
-	echo "$n" >"$stop.count"
-}
-
 fio_round() {
 	local ss=$1 min=$1 opts="" stop=$T/stop.$1 pid n
 	echo "# --- fio, sector size $ss"
 	[ "$ss" = 4096 ] && opts=" 1 sector_size:4096"
 	mk vt-stress "0 $SECTORS volcrypt $REF $DEV $OFF $ss" || return
 	rm -f "$stop"
-	suspender vt-stress "$stop" &
+	suspender vt-stress "$stop" 0.3 &
 	pid=$!
 	# 4 jobs, each on its own quarter; every write verified after the pass.
 	if timeout -k 10 200 fio --name=verify --filename="$VT" --rw=randwrite --bsrange="$min"-1m \
