@@ -56,6 +56,9 @@ static const struct command commands[] = {
 	{ "rekey", "TARGET|NAME", 1, OPTSET_KEY_FILE | OPTSET_REKEY,
 	  "Re-encrypt the volume under a new volume key (online if it is open).",
 	  cmd_rekey, 0 },
+	{ "home", "ACTION", 1, OPTSET_HOME | OPTSET_KEY_FILE | OPTSET_KDF,
+	  "Layered home directories: setup, unlock, lock, status or migrate.",
+	  cmd_home, 0 },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

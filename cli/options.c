@@ -39,6 +39,10 @@ enum option_id {
 	OPT_KEEP_KEY_FILE,
 	OPT_RESUME,
 	OPT_CHUNK_SIZE,
+	OPT_USER,
+	OPT_VOLUME,
+	OPT_LAYER,
+	OPT_HOME,
 };
 
 struct option_spec {
@@ -81,6 +85,12 @@ static const struct option_spec option_table[] = {
 	{ "resume", OPT_RESUME, OPTSET_REKEY, NULL, "continue an interrupted rekey" },
 	{ "chunk-size", OPT_CHUNK_SIZE, OPTSET_REKEY, "SIZE",
 	  "bytes re-encrypted per durable step (default 16M offline, 1M online)" },
+	{ "user", OPT_USER, OPTSET_HOME, "USER", "the user whose home directory it is" },
+	{ "volume", OPT_VOLUME, OPTSET_HOME, "NAME|TARGET",
+	  "the open volume whose filesystem holds the home (setup, migrate)" },
+	{ "layer", OPT_LAYER, OPTSET_HOME, "LAYER", "per-file layer: fscrypt (default) or ecryptfs" },
+	{ "home", OPT_HOME, OPTSET_HOME, "DIR",
+	  "the home directory (default: the user's, from the passwd database)" },
 	{ "force", OPT_FORCE, OPTSET_FORCE, NULL, "override the safety check" },
 	{ "batch", OPT_BATCH, OPTSET_COMMON, NULL, "never ask for confirmation" },
 	{ "json", OPT_JSON, OPTSET_COMMON, NULL, "machine-readable output on stdout" },
@@ -246,6 +256,13 @@ static int option_chunk_size(const char *arg, struct cli_opts *opts)
 	return 0;
 }
 
+static int option_layer(const char *arg, enum vol_home_layer *layer)
+{
+	if (vol_home_layer_parse(arg, layer) == 0)
+		return 0;
+	return report_error(-EINVAL, "--layer", "unknown layer '%s' (fscrypt or ecryptfs)", arg);
+}
+
 /* Stores one parsed option in @opts.  Returns 0 or -EINVAL (reported). */
 static int option_backend(const char *arg, enum vol_backend *backend)
 {
@@ -280,6 +297,10 @@ static int apply_option(enum option_id id, const char *arg, struct cli_opts *opt
 	case OPT_KEEP_KEY_FILE:	return option_keep_key_file(arg, opts);
 	case OPT_RESUME:	opts->resume = true; return 0;
 	case OPT_CHUNK_SIZE:	return option_chunk_size(arg, opts);
+	case OPT_USER:		opts->user = arg; return 0;
+	case OPT_VOLUME:	opts->volume = arg; return 0;
+	case OPT_LAYER:		return option_layer(arg, &opts->layer);
+	case OPT_HOME:		opts->home = arg; return 0;
 	case OPT_ITER_TIME:
 		return option_u32("--iter-time", arg, &kdf->iter_time_ms);
 	case OPT_PBKDF_MEMORY:

@@ -26,6 +26,7 @@ enum option_set {
 	OPTSET_VOLUME_KEY = 1u << 6,	/* --volume-key */
 	OPTSET_MAP = 1u << 7,		/* --backend, --read-only, --allow-discards */
 	OPTSET_REKEY = 1u << 8,		/* --keep-key-file, --resume, --chunk-size */
+	OPTSET_HOME = 1u << 9,		/* --user, --volume, --layer, --home */
 };
 
 /* Passphrases a rekey may carry over besides the one that unlocks. */
@@ -64,6 +65,11 @@ struct cli_opts {
 	int keep_key_files;
 	bool resume;
 	uint64_t chunk_size;		/* 0: library default */
+
+	const char *user;
+	const char *volume;
+	enum vol_home_layer layer;	/* 0 when not given */
+	const char *home;
 };
 
 enum parse_result {

@@ -11,9 +11,6 @@
 #include "probe.h"
 #include "volume.h"
 
-/* The digest costs 1/16 of a keyslot's KDF (LUKS2: ~125 ms of 2000 ms). */
-#define DIGEST_TIME_DIVISOR 16
-
 static int init_metadata(const struct vol_format_params *p, struct vol_metadata *md)
 {
 	memset(md, 0, sizeof(*md));
@@ -50,16 +47,6 @@ static int init_metadata(const struct vol_format_params *p, struct vol_metadata 
 		md->uuid[8] = (md->uuid[8] & 0x3f) | 0x80;
 	}
 	return 0;
-}
-
-static uint32_t digest_iterations(const struct vol_kdf_params *kdf)
-{
-	uint32_t ms = kdf->iter_time_ms ? kdf->iter_time_ms : VOL_DEFAULT_ITER_TIME_MS;
-
-	/* Forced (test) parameters skip every benchmark, the digest's too. */
-	if (kdf->force_iterations)
-		return VOL_PBKDF2_MIN_ITER;
-	return vol_pbkdf2_iterations_for_ms(ms / DIGEST_TIME_DIVISOR);
 }
 
 /* Refuse to overwrite anything recognisable unless forced. */
@@ -145,7 +132,7 @@ static int format_device(struct vol_volume *vol, const struct vol_format_params 
 	if (!key)
 		return -ENOMEM;
 	vol_random_key_bytes(key->bytes, key->len);
-	r = vol_digest_create(&md->digest[0], key, digest_iterations(&p->kdf));
+	r = vol_digest_create(&md->digest[0], key, vol_digest_iterations(&p->kdf));
 	if (!r)
 		r = write_new_header(vol, key, pass, pass_len, spec);
 	vol_key_free(key);

@@ -128,6 +128,19 @@ static int digest_compute(const struct vol_digest *d, const struct vol_key *key,
 			      out, VOL_SHA256_BYTES);
 }
 
+/* The digest costs 1/16 of a keyslot's KDF (LUKS2: ~125 ms of 2000 ms). */
+#define DIGEST_TIME_DIVISOR 16
+
+uint32_t vol_digest_iterations(const struct vol_kdf_params *kdf)
+{
+	uint32_t ms = kdf->iter_time_ms ? kdf->iter_time_ms : VOL_DEFAULT_ITER_TIME_MS;
+
+	/* Forced (test) parameters skip every benchmark, the digest's too. */
+	if (kdf->force_iterations)
+		return VOL_PBKDF2_MIN_ITER;
+	return vol_pbkdf2_iterations_for_ms(ms / DIGEST_TIME_DIVISOR);
+}
+
 int vol_digest_create(struct vol_digest *d, const struct vol_key *key,
 		      uint32_t iterations)
 {

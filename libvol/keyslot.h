@@ -36,6 +36,9 @@ int vol_keyslot_material_ok(const struct vol_keyslot *slot, const uint8_t *mater
 int vol_keyslot_unseal(const struct vol_keyslot *slot, const uint8_t *kek,
 		       const uint8_t *material, struct vol_key *key);
 
+/* Iterations of a key digest for the KDF request @kdf (calibrated, or the minimum when forced). */
+uint32_t vol_digest_iterations(const struct vol_kdf_params *kdf);
+
 /* d.value = PBKDF2-SHA256(key, d.salt (fresh), iterations, 32) */
 int vol_digest_create(struct vol_digest *d, const struct vol_key *key,
 		      uint32_t iterations);

@@ -545,6 +545,79 @@ int vol_benchmark_cipher(uint32_t sector_size, unsigned threads,
 int vol_benchmark_kdf(const struct vol_kdf_params *req,
 		      struct vol_keyslot_info *chosen, double *ms);
 
+/* ------------------------------------------------------------------ */
+/* Layered home directories (docs/layering.md)                         */
+
+/** The per-file layer stacked on the volume's filesystem. */
+enum vol_home_layer {
+	VOL_HOME_FSCRYPT = 1,   /**< ext4 native encryption, policy v2 */
+	VOL_HOME_ECRYPTFS = 2,  /**< an eCryptfs mount over a lower directory */
+};
+
+const char *vol_home_layer_name(enum vol_home_layer layer);
+/** "fscrypt" or "ecryptfs"; -EINVAL otherwise. */
+int vol_home_layer_parse(const char *name, enum vol_home_layer *layer);
+
+/** What a protector file says without a passphrase. */
+struct vol_home_protector_info {
+	uint32_t version;
+	enum vol_home_layer layer;
+	uint32_t uid;
+	enum vol_kdf_type kdf;
+	uint32_t iterations;
+	uint32_t memory_kib;
+	uint32_t parallel;
+	uint64_t created;        /**< seconds since the epoch */
+};
+
+/** A user's home directory on a filesystem held by a volcrypt volume. */
+struct vol_home {
+	const char *fs_root;     /**< mount point of the filesystem holding @dir */
+	const char *dir;         /**< the home directory (on that filesystem) */
+	uint32_t uid;
+	uint32_t gid;
+};
+
+struct vol_home_status {
+	int set_up;              /**< the user has a protector on this filesystem */
+	struct vol_home_protector_info protector;
+	int unlocked;            /**< fscrypt key present / eCryptfs mounted */
+	int removing;            /**< fscrypt: locked, but files still open use the key */
+};
+
+/** Where the protector of @uid lives: FS_ROOT/.volcrypt-home/UID.protector */
+int vol_home_protector_path(const char *fs_root, uint32_t uid, char *buf, size_t len);
+
+/**
+ * vol_home_fs_check() - can @fs_root carry @layer?  -EMEDIUMTYPE if it
+ * is not ext4; fscrypt: -EOPNOTSUPP if the `encrypt` feature is off
+ * (`tune2fs -O encrypt DEVICE` turns it on, mounted or not).
+ */
+int vol_home_fs_check(const char *fs_root, enum vol_home_layer layer);
+
+/**
+ * vol_home_setup() - makes @h->dir (absent or an empty directory) the
+ * encrypted home of @h->uid with @layer, under a new master key wrapped
+ * by @pass in a new protector; leaves it unlocked.  -EEXIST if the user
+ * already has a protector here, -ENOTEMPTY if @h->dir holds files
+ * (migrate them instead), -EOPNOTSUPP if the filesystem lacks the
+ * `encrypt` feature (fscrypt).  On failure nothing is left behind.
+ */
+int vol_home_setup(const struct vol_home *h, enum vol_home_layer layer,
+		   const struct vol_kdf_params *kdf, const char *pass, size_t pass_len);
+
+/** vol_home_unlock() - unwraps the master key (-EPERM: wrong passphrase) and gives it to the layer. */
+int vol_home_unlock(const struct vol_home *h, const char *pass, size_t pass_len);
+
+/**
+ * vol_home_lock() - takes the key away: fscrypt removes it from the
+ * filesystem keyring (-EBUSY if open files still use it; the removal
+ * completes when they close), eCryptfs unmounts (-EBUSY while in use).
+ */
+int vol_home_lock(const struct vol_home *h);
+
+int vol_home_status(const struct vol_home *h, struct vol_home_status *st);
+
 #ifdef __cplusplus
 }
 #endif
