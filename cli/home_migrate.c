@@ -253,25 +253,6 @@ static int copy_tree(const struct migration *m)
 	return run_program(rsync);
 }
 
-/* HOME <-> HOME.volcrypt-new in one step, then the plain tree aside. */
-static int swap_trees(const struct migration *m)
-{
-	int r;
-
-	if (renameat2(AT_FDCWD, m->t.dir, AT_FDCWD, m->staging, RENAME_EXCHANGE))
-		return report_sys_error(-errno, m->t.dir);
-	r = state_write(m, "swap");
-	return r ? report_sys_error(r, m->state_file) : 0;
-}
-
-static int set_plain_aside(const struct migration *m)
-{
-	if (rename(m->staging, m->plain))
-		return report_sys_error(-errno, m->staging);
-	unlink(m->state_file);
-	return 0;
-}
-
 static int lib_result(int r, const char *what)
 {
 	if (r == -EPERM)
@@ -300,35 +281,67 @@ static int fill_staging(const struct cli_opts *opts, struct migration *m,
 		r = vol_home_setup(&m->staging_home, opts->layer ? opts->layer : VOL_HOME_FSCRYPT,
 				   &opts->kdf, pass->data, pass->len);
 		if (r)
-			unlink(m->state_file);
-		if (r)
 			return lib_result(r, m->staging);
-	} else if (!st.unlocked) {
-		r = vol_home_unlock(&m->staging_home, pass->data, pass->len);
+	} else {
+		r = st.unlocked ? vol_home_check_passphrase(&m->staging_home, pass->data, pass->len)
+				: vol_home_unlock(&m->staging_home, pass->data, pass->len);
 		if (r)
 			return lib_result(r, m->staging);
 	}
 	return copy_tree(m);
 }
 
-/* Step 4 needs eCryptfs unmounted (a mount point cannot move): lock, swap, unlock. */
-static int swap_layered(struct migration *m, const struct secret *pass)
+/*
+ * Step 4.  The state names the layered tree by inode number before the
+ * exchange, so that a resumed run knows whether it happened.  eCryptfs is
+ * unmounted first: a mount point cannot move.
+ */
+static int swap_trees(struct migration *m, const char *state, const struct secret *pass)
 {
+	unsigned long long layered;
 	struct vol_home_status st;
-	int r, status;
+	char line[64];
+	struct stat sb;
+	int r;
 
-	r = vol_home_status(&m->staging_home, &st);
-	if (!r && st.protector.layer == VOL_HOME_ECRYPTFS)
-		r = vol_home_lock(&m->staging_home);
-	if (r)
-		return lib_result(r, m->staging);
-	status = swap_trees(m);
-	if (status)
-		return status;
+	if (sscanf(state, "swap %llu", &layered) == 1) {
+		r = vol_home_check_passphrase(&m->t.home, pass->data, pass->len);
+		if (r)
+			return lib_result(r, m->t.dir);
+	} else {
+		if (stat(m->staging, &sb))
+			return report_sys_error(-errno, m->staging);
+		layered = (unsigned long long)sb.st_ino;
+		snprintf(line, sizeof(line), "swap %llu", layered);
+		r = state_write(m, line);
+		if (r)
+			return report_sys_error(r, m->state_file);
+	}
+	if (stat(m->t.dir, &sb))
+		return report_sys_error(-errno, m->t.dir);
+	if ((unsigned long long)sb.st_ino != layered) {
+		r = vol_home_status(&m->staging_home, &st);
+		if (!r && st.protector.layer == VOL_HOME_ECRYPTFS)
+			r = vol_home_lock(&m->staging_home);
+		if (r)
+			return lib_result(r, m->staging);
+		if (renameat2(AT_FDCWD, m->t.dir, AT_FDCWD, m->staging, RENAME_EXCHANGE))
+			return report_sys_error(-errno, m->t.dir);
+	}
 	r = vol_home_status(&m->t.home, &st);
 	if (!r && !st.unlocked)
 		r = vol_home_unlock(&m->t.home, pass->data, pass->len);
 	return lib_result(r, m->t.dir);
+}
+
+/* Step 5: the plain tree to HOME.volcrypt-plain (done already if it is gone). */
+static int set_plain_aside(const struct migration *m)
+{
+	if (rename(m->staging, m->plain) && !(errno == ENOENT && !access(m->plain, F_OK)))
+		return report_sys_error(-errno, m->staging);
+	if (unlink(m->state_file))
+		return report_sys_error(-errno, m->state_file);
+	return 0;
 }
 
 static int prepare(const struct cli_opts *opts, struct migration *m)
@@ -358,8 +371,8 @@ int home_migrate(const struct cli_opts *opts)
 	struct secret pass = SECRET_INIT;
 	struct vol_home_status st;
 	struct migration m;
-	char state[32], owner[300];
-	bool resumed;
+	char state[64], owner[300];
+	bool fresh, swapping;
 	int status, r;
 
 	status = prepare(opts, &m);
@@ -368,10 +381,9 @@ int home_migrate(const struct cli_opts *opts)
 	r = state_read(&m, state, sizeof(state));
 	if (r)
 		return report_sys_error(r, m.state_file);
-	if (!strcmp(state, "swap")) /* only the rename aside was left */
-		return set_plain_aside(&m);
-	resumed = !strcmp(state, "copy");
-	if (!resumed) {
+	fresh = !state[0];
+	swapping = !strncmp(state, "swap", 4);
+	if (fresh) {
 		r = vol_home_status(&m.t.home, &st);
 		if (r == -ENODATA || (!r && st.set_up))
 			return report_error(-EEXIST, m.t.user, "already has a layered home on %s",
@@ -382,18 +394,20 @@ int home_migrate(const struct cli_opts *opts)
 			return report_error(-EEXIST, m.staging, "exists, but no migration is in "
 					    "progress: move it out of the way");
 	}
-	status = check_unused(m.t.dir);
-	if (!status)
-		status = check_space(&m, resumed);
-	if (status)
-		return status;
+	if (!swapping) {
+		status = check_unused(m.t.dir);
+		if (!status)
+			status = check_space(&m, !fresh);
+		if (status)
+			return status;
+	}
 	snprintf(owner, sizeof(owner), "the home of %s", m.t.user);
 	status = passphrase_get(opts->key_file, owner,
-				resumed ? PASSPHRASE_EXISTING : PASSPHRASE_INITIAL, &pass);
+				fresh ? PASSPHRASE_INITIAL : PASSPHRASE_EXISTING, &pass);
+	if (!status && !swapping)
+		status = fill_staging(opts, &m, &pass, !fresh);
 	if (!status)
-		status = fill_staging(opts, &m, &pass, resumed);
-	if (!status)
-		status = swap_layered(&m, &pass);
+		status = swap_trees(&m, swapping ? state : "", &pass);
 	secret_free(&pass);
 	if (!status)
 		status = set_plain_aside(&m);

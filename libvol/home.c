@@ -257,6 +257,20 @@ int vol_home_unlock(const struct vol_home *h, const char *pass, size_t pass_len)
 	return r;
 }
 
+int vol_home_check_passphrase(const struct vol_home *h, const char *pass, size_t pass_len)
+{
+	struct vol_key *mk;
+	char protector[4096];
+	int r;
+
+	r = vol_home_protector_path(h->fs_root, h->uid, protector, sizeof(protector));
+	if (!r)
+		r = vol_protector_unlock(protector, pass, pass_len, &mk, NULL);
+	if (!r)
+		vol_key_free(mk);
+	return r;
+}
+
 static int protector_layer(const struct vol_home *h, struct vol_home_protector_info *info)
 {
 	char protector[4096];

@@ -609,6 +609,9 @@ int vol_home_setup(const struct vol_home *h, enum vol_home_layer layer,
 /** vol_home_unlock() - unwraps the master key (-EPERM: wrong passphrase) and gives it to the layer. */
 int vol_home_unlock(const struct vol_home *h, const char *pass, size_t pass_len);
 
+/** vol_home_check_passphrase() - 0 if @pass opens the user's protector, -EPERM if not. */
+int vol_home_check_passphrase(const struct vol_home *h, const char *pass, size_t pass_len);
+
 /**
  * vol_home_lock() - takes the key away: fscrypt removes it from the
  * filesystem keyring (-EBUSY if open files still use it; the removal

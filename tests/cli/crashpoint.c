@@ -17,6 +17,9 @@
  *   CRASHPOINT_COUNT_FILE=F  at normal exit, write the total number of
  *                            counted operations (decimal, newline) to F.
  *   CRASHPOINT_LOG=1         print each counted operation to stderr.
+ *   CRASHPOINT_PROGRAM=NAME  count only in a process whose program name is
+ *                            NAME (children such as rsync inherit
+ *                            LD_PRELOAD; they are left alone).
  *
  * Build: gcc -shared -fPIC -O2 -Wall -Wextra -Werror \
  *            -o build/tests/crashpoint.so tests/cli/crashpoint.c -ldl
@@ -46,6 +49,7 @@ static sync_fn real_fdatasync;
 
 static unsigned long crash_at;      /* 0: never */
 static int log_ops;
+static int inert;                   /* CRASHPOINT_PROGRAM names another program */
 static unsigned long op_count;      /* updated atomically */
 
 static void *next_sym(const char *name)
@@ -83,8 +87,10 @@ __attribute__((constructor)) static void crashpoint_init(void)
 {
 	const char *at = getenv("CRASHPOINT_AT");
 	const char *lg = getenv("CRASHPOINT_LOG");
+	const char *prog = getenv("CRASHPOINT_PROGRAM");
 
 	resolve_all();
+	inert = prog && *prog && strcmp(prog, program_invocation_short_name) != 0;
 	if (at && *at) {
 		char *end;
 		unsigned long v;
@@ -103,7 +109,7 @@ __attribute__((destructor)) static void crashpoint_fini(void)
 	char buf[32];
 	int fd, n;
 
-	if (!path || !*path)
+	if (!path || !*path || inert)
 		return;
 	resolve_all();
 	n = snprintf(buf, sizeof(buf), "%lu\n",
@@ -148,7 +154,7 @@ static unsigned long count_op(int fd, const char *what, size_t len, long long of
 {
 	unsigned long n;
 
-	if (!durable_fd(fd))
+	if (inert || !durable_fd(fd))
 		return 0;
 	n = __atomic_add_fetch(&op_count, 1, __ATOMIC_SEQ_CST);
 	log_op(n, what, fd, len, off);
