@@ -33,7 +33,7 @@ static const uint8_t protector_magic[8] = { 'V', 'C', 'H', 'O', 'M', 'E', 'P', 0
 #define PROTECTOR_VERSION 1u
 #define PROTECTOR_FIXED_BYTES 256u
 #define PROTECTOR_SUM_OFFSET 224u
-#define PROTECTOR_KEY_BYTES 64u
+#define PROTECTOR_KEY_BYTES VOL_HOME_MK_BYTES
 
 /* Byte offsets of the fixed part (FORMAT.md section 13). */
 enum {

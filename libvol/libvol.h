@@ -621,6 +621,62 @@ int vol_home_lock(const struct vol_home *h);
 
 int vol_home_status(const struct vol_home *h, struct vol_home_status *st);
 
+/* ------------------------------------------------------------------ */
+/* Home directories: the eCryptfs layer (docs/layering.md)             */
+
+/** Size of a user's home master key (MK_u) in bytes. */
+#define VOL_HOME_MK_BYTES 64
+/** Length of an eCryptfs key signature: 16 hex digits (plus a NUL). */
+#define VOL_ECRYPTFS_SIG_LEN 16
+
+/**
+ * vol_ecryptfs_sigs() - the signatures under which the two keys derived
+ * from @mk (VOL_HOME_MK_BYTES) are known to eCryptfs: the FEKEK's
+ * (ecryptfs_sig) and the FNEK's (ecryptfs_fnek_sig), each written as 16
+ * lowercase hex digits and a NUL.  They reveal nothing of @mk.
+ */
+int vol_ecryptfs_sigs(const uint8_t *mk, size_t mk_len,
+		      char fekek_sig[VOL_ECRYPTFS_SIG_LEN + 1],
+		      char fnek_sig[VOL_ECRYPTFS_SIG_LEN + 1]);
+
+/**
+ * vol_ecryptfs_mount() - mounts @lower_dir on @mount_point as eCryptfs
+ * (AES-256 contents, encrypted file names, no plaintext passthrough,
+ * nosuid, nodev) with the FEKEK and FNEK derived from @mk.  Needs
+ * CAP_SYS_ADMIN and the ecryptfs module.
+ *
+ * The keys reach the kernel as "user" keys in this thread's keyring for
+ * the mount(2) call only; the mount keeps its own references to them and
+ * they are unlinked from every keyring before this returns.  So the mount
+ * keeps working after the calling process exits, no other process can
+ * find the keys, and they die with the mount (vol_ecryptfs_umount()).
+ *
+ * Returns 0; -EEXIST if an eCryptfs mount is already on @mount_point;
+ * -ENOTDIR if a path is not a directory; -EINVAL if @mk_len is not
+ * VOL_HOME_MK_BYTES; -ENODEV without eCryptfs in the kernel; else -errno.
+ */
+int vol_ecryptfs_mount(const uint8_t *mk, size_t mk_len, const char *lower_dir,
+		       const char *mount_point);
+
+/**
+ * vol_ecryptfs_umount() - unmounts the eCryptfs mount on @mount_point
+ * (never lazily) and makes sure its keys are gone: the signatures are
+ * read from the mount's options, so no key or passphrase is needed.  Any
+ * copy of those keys in the caller's thread, process, session or user
+ * keyring (put there by other tools) is invalidated too, unless another
+ * eCryptfs mount still uses the signature.
+ *
+ * Returns 0; -ENOENT if no eCryptfs mount is on @mount_point; -EBUSY if
+ * it is in use (open files, working directories): nothing changes then.
+ */
+int vol_ecryptfs_umount(const char *mount_point);
+
+/**
+ * vol_ecryptfs_is_mounted() - 1 if the topmost mount on @mount_point is
+ * eCryptfs, 0 if not, -errno (-ENOENT: no such path) on errors.
+ */
+int vol_ecryptfs_is_mounted(const char *mount_point);
+
 #ifdef __cplusplus
 }
 #endif
