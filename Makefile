@@ -26,7 +26,7 @@ BUILD        := build
 DEB_BUILD_PKGS := build-essential pkg-config libgcrypt20-dev libblkid-dev \
 	libdevmapper-dev libcryptsetup-dev libjson-c-dev libfuse3-dev libkeyutils-dev
 DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux \
-	openssl python3 perl coreutils fuse3 fio
+	openssl python3 perl coreutils fuse3 fio rsync attr acl squashfs-tools findutils
 # The VM tests boot Debian's kernel under qemu with these in an initramfs.
 DEB_VM_PKGS    := qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
 	cryptsetup-bin dmsetup keyutils kmod cpio zstd

@@ -151,8 +151,16 @@ static int check_unused(const char *dir)
 	return 0;
 }
 
-/* What a tree occupies: allocated bytes and inodes, hard links counted once. */
+/*
+ * What a tree occupies: allocated bytes and inodes, hard links counted
+ * once.  Through eCryptfs a file takes its size rounded up to 4 KiB
+ * extents plus an 8 KiB header, holes included (it fills them).
+ */
+#define ECRYPTFS_EXTENT 4096u
+#define ECRYPTFS_HEADER 8192u
+
 static struct {
+	bool ecryptfs;
 	uint64_t bytes;
 	uint64_t inodes;
 	void *seen;	/* tsearch tree of inode numbers with more than one link */
@@ -182,16 +190,21 @@ static int count_entry(const char *path, const struct stat *st, int flag, struct
 			return 0; /* another link of an inode already counted */
 		}
 	}
-	usage.bytes += (uint64_t)st->st_blocks * 512;
+	if (usage.ecryptfs && S_ISREG(st->st_mode))
+		usage.bytes += ((uint64_t)st->st_size + ECRYPTFS_EXTENT - 1) / ECRYPTFS_EXTENT *
+			       ECRYPTFS_EXTENT + ECRYPTFS_HEADER;
+	else
+		usage.bytes += (uint64_t)st->st_blocks * 512;
 	usage.inodes++;
 	return 0;
 }
 
-static int tree_usage(const char *dir, uint64_t *bytes, uint64_t *inodes)
+static int tree_usage(const char *dir, bool ecryptfs, uint64_t *bytes, uint64_t *inodes)
 {
 	int r;
 
 	memset(&usage, 0, sizeof(usage));
+	usage.ecryptfs = ecryptfs;
 	r = nftw(dir, count_entry, 64, FTW_PHYS | FTW_MOUNT);
 	tdestroy(usage.seen, free);
 	if (r)
@@ -202,19 +215,20 @@ static int tree_usage(const char *dir, uint64_t *bytes, uint64_t *inodes)
 }
 
 /*
- * The copy needs what the plain tree occupies, less what a resumed copy
- * already holds, plus 5% for the layer's overhead (padded names, larger
- * symlinks, directories grown while both trees exist).
+ * The copy needs what the plain tree will occupy in @layer, less what a
+ * resumed copy already holds, plus 5% for the layer's overhead (padded
+ * names, larger symlinks, directories grown while both trees exist).
  */
-static int check_space(const struct migration *m, bool resumed)
+static int check_space(const struct migration *m, enum vol_home_layer layer, bool resumed)
 {
+	bool ecryptfs = layer == VOL_HOME_ECRYPTFS;
 	uint64_t need, inodes, have = 0, have_inodes = 0, avail;
 	struct statvfs sv;
 	int r;
 
-	r = tree_usage(m->t.dir, &need, &inodes);
+	r = tree_usage(m->t.dir, ecryptfs, &need, &inodes);
 	if (!r && resumed)
-		r = tree_usage(m->staging, &have, &have_inodes);
+		r = tree_usage(m->staging, ecryptfs, &have, &have_inodes);
 	if (r)
 		return report_sys_error(r, m->t.dir);
 	need = need > have ? need - have : 0;
@@ -235,6 +249,16 @@ static int check_space(const struct migration *m, bool resumed)
 				    (unsigned long long)inodes, m->t.fs_root,
 				    (unsigned long long)sv.f_favail);
 	return 0;
+}
+
+/* The layer asked for, or the one a resumed migration set up already. */
+static enum vol_home_layer migration_layer(const struct cli_opts *opts, const struct migration *m)
+{
+	struct vol_home_status st;
+
+	if (!vol_home_status(&m->staging_home, &st) && st.set_up)
+		return st.protector.layer;
+	return opts->layer ? opts->layer : VOL_HOME_FSCRYPT;
 }
 
 /* ----------------------------------------------------------------- steps */
@@ -278,8 +302,8 @@ static int fill_staging(const struct cli_opts *opts, struct migration *m,
 		r = state_write(m, "copy");
 		if (r)
 			return report_sys_error(r, m->state_file);
-		r = vol_home_setup(&m->staging_home, opts->layer ? opts->layer : VOL_HOME_FSCRYPT,
-				   &opts->kdf, pass->data, pass->len);
+		r = vol_home_setup(&m->staging_home, migration_layer(opts, m), &opts->kdf,
+				   pass->data, pass->len);
 		if (r)
 			return lib_result(r, m->staging);
 	} else {
@@ -397,7 +421,7 @@ int home_migrate(const struct cli_opts *opts)
 	if (!swapping) {
 		status = check_unused(m.t.dir);
 		if (!status)
-			status = check_space(&m, !fresh);
+			status = check_space(&m, migration_layer(opts, &m), !fresh);
 		if (status)
 			return status;
 	}

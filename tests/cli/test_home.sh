@@ -89,22 +89,9 @@ unmount_volume() {                  # unmount_volume NAME DIR
 	umount "$2" && vc close "$1" >/dev/null
 }
 
-# tree_listing DIR: metadata and contents of every entry, in a stable order:
-# type, mode, owner, size (not of directories: it depends on the names'
-# encoding), links, symlink target, mtime (ns), sha256,
-# xattrs and ACLs (getfattr), allocated blocks of sparse files, and which
-# entries share an inode.
+# tree_listing DIR: metadata, contents, xattrs, holes and hard links (see the script).
 tree_listing() {
-	(cd "$1" && find . -mindepth 1 ! -type d -printf '%P %y %m %U %G %s %n [%l] %T@\n' | sort &&
-		find . -mindepth 1 -type d -printf '%P %y %m %U %G %n %T@\n' | sort &&
-		find . -mindepth 1 -type f -print0 | sort -z | xargs -0r sha256sum &&
-		getfattr -R -h -d -m - --absolute-names . 2>/dev/null |
-		awk '/^# file: /{f=$3; next} NF{print f, $0}' | sort &&
-		find . -mindepth 1 -name 'sparse*' -printf '%P blocks=%b\n' | sort &&
-		find . -mindepth 1 -type f -links +1 -printf '%i %P\n' |
-		awk '{g[$1] = g[$1] " " $2} END{for (i in g) print g[i]}' |
-		while read -r -a names; do printf '%s\n' "${names[@]}" | sort | tr '\n' ' '; echo; done |
-		sort)
+	"$TOP_DIR/tests/vm/tree_listing.sh" "$1"
 }
 
 # ---------------------------------------------------------------- volume
@@ -239,28 +226,7 @@ home nobody lock >/dev/null 2>&1
 # ---------------------------------------------------------------- migrate
 # populate USER: a plain home with the kinds of entries a home holds.
 populate() {
-	local d=$FS/home/$1 i
-	mkdir -p "$d/docs/deep/er" "$d/.config/app" "$d/empty"
-	for i in $(seq 1 150); do
-		printf 'file %s of %s\n' "$i" "$1" >"$d/docs/f$i.txt"
-	done
-	head -c 1000000 /dev/urandom >"$d/docs/deep/er/big.bin"
-	ln "$d/docs/f1.txt" "$d/hardlink-to-f1"
-	ln "$d/docs/deep/er/big.bin" "$d/.config/big-again"
-	ln -s docs/f2.txt "$d/symlink"
-	ln -s /nonexistent/target "$d/dangling"
-	truncate -s 20M "$d/sparse.img"
-	printf 'data in the middle' | dd of="$d/sparse.img" bs=1 seek=$((9 * MiB)) conv=notrunc status=none
-	setfattr -n user.tag -v "hello xattr" "$d/docs/f3.txt"
-	setfacl -m u:nobody:rw "$d/docs/f4.txt"
-	printf 'secret\n' >"$d/.config/app/token"
-	chmod 600 "$d/.config/app/token"
-	chmod 2750 "$d/docs/deep"
-	mkfifo "$d/fifo"
-	chown -R "$1:" "$d"
-	chown root: "$d/docs/f5.txt"
-	touch -h -d '2001-02-03 04:05:06.123456789' "$d/symlink" "$d/docs/f6.txt"
-	touch -d '1999-12-31 23:59:59.5' "$d/docs/deep"
+	"$TOP_DIR/tests/vm/populate_home.sh" "$FS/home/$1" "$1"
 }
 populate daemon
 tree_listing "$FS/home/daemon" >"$T/before.txt"

@@ -313,8 +313,14 @@ stage_base() {
 	for d in bin sbin usr/bin usr/sbin lib lib64 etc proc sys dev tmp run mnt root; do
 		mkdir -p "$STAGE/$d"
 	done
-	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$STAGE/etc/passwd"
-	printf 'root:x:0:\n' >"$STAGE/etc/group"
+	# Users of the layered home tests (t_home.sh, pc*_home.sh, b_layering.sh).
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+		'vchome:x:1000:1000::/home/vchome:/bin/sh' \
+		'vcecr:x:1001:1001::/home/vcecr:/bin/sh' \
+		'vcmig:x:1002:1002::/home/vcmig:/bin/sh' \
+		'vcmig2:x:1003:1003::/home/vcmig2:/bin/sh' >"$STAGE/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'vchome:x:1000:' 'vcecr:x:1001:' 'vcmig:x:1002:' \
+		'vcmig2:x:1003:' >"$STAGE/etc/group"
 	copy_in "$VM_DIR/init" /init
 	chmod 0755 "$STAGE/init"
 }
