@@ -92,7 +92,8 @@ lower_leftovers() {
 			continue
 		fi
 		left+=("${f##*/}")
-		inside=$(find "$f" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -n 5 | paste -sd' ' -)
+		# shellcheck disable=SC2012 # names for a message (busybox find has no -printf)
+		inside=$(ls -A "$f" 2>/dev/null | head -n 5 | paste -sd' ' -)
 		if [ -z "${LEFTOVER_OK[$t]:-}" ] || [ ! -d "$f" ] || [ "$inside" != "${LEFTOVER_OK[$t]}" ]; then
 			bad+=("${f##*/}: $inside")
 		fi
