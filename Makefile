@@ -28,8 +28,10 @@ DEB_BUILD_PKGS := build-essential pkg-config libgcrypt20-dev libblkid-dev \
 DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux \
 	openssl python3 perl coreutils fuse3 fio rsync attr acl squashfs-tools findutils
 # The VM tests boot Debian's kernel under qemu with these in an initramfs.
+# libecryptfs1 and acl: ecryptfs-utils' kernel tests (tests/vm/ecryptfs_tests_build.sh
+# fetches their source with apt-get source and builds them; t_ecryptfs_kernel.sh).
 DEB_VM_PKGS    := qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
-	cryptsetup-bin dmsetup keyutils kmod cpio zstd
+	cryptsetup-bin dmsetup keyutils kmod cpio zstd libecryptfs1 libnss3 acl
 DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS) $(DEB_VM_PKGS)
 
 LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup fuse3 libkeyutils

@@ -39,7 +39,7 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_DIR=$(cd "$VM_DIR/../.." && pwd)
 # What the VM stage needs from Debian, with the packages of tools.list.
 VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod zstd libc-bin
-	coreutils e2fsprogs util-linux fio dmsetup cryptsetup-bin keyutils fuse3 bash)
+	coreutils e2fsprogs util-linux fio dmsetup cryptsetup-bin keyutils fuse3 bash acl)
 
 die() {
 	echo "vm: error: $*" >&2
@@ -178,6 +178,7 @@ stage_volcrypt() {
 		copy_bin "$f" "/opt/volcrypt/bin/$(basename "$f")"
 	done
 	stage_helpers
+	stage_ecryptfs_tests
 	mkdir -p "$STAGE/opt/volcrypt/tests/vm"
 	cp "$VM_DIR"/*.sh "$VM_DIR"/*.awk "$STAGE/opt/volcrypt/tests/vm/"
 	rm -f "$STAGE/opt/volcrypt/tests/vm/run.sh"
@@ -200,6 +201,32 @@ stage_helpers() {
 			die "cannot build $c"
 		copy_bin "$bin" "/opt/volcrypt/bin/$(basename "$bin")"
 	done
+}
+
+# Hook: a selected script with the line "# vm-needs: ecryptfs-tests" gets
+# ecryptfs-utils' kernel tests (fetched and built under BUILD_DIR by
+# ecryptfs_tests_build.sh, cached there) in /opt/ecryptfs-tests/tests,
+# with the libraries of their programs and the NSS modules that
+# libecryptfs's NSS loads at run time (not in ldd's list).
+ECRYPTFS_TESTS=0
+stage_ecryptfs_tests() {
+	local f nssdir
+	[ "$ECRYPTFS_TESTS" = 1 ] || return 0
+	"$VM_DIR/ecryptfs_tests_build.sh" "$BUILD_ABS" || die "cannot build the eCryptfs kernel tests"
+	mkdir -p "$STAGE/opt/ecryptfs-tests"
+	cp -a "$BUILD_ABS/ecryptfs-tests/tests" "$STAGE/opt/ecryptfs-tests/"
+	while read -r f; do
+		copy_libs "$f"
+	done < <(find "$STAGE/opt/ecryptfs-tests" -type f -perm -u+x ! -name '*.sh')
+	nssdir=$(LD_LIBRARY_PATH='' ldd "$STAGE/opt/ecryptfs-tests/tests/lib/etl-add-passphrase-key-to-keyring" |
+		awk '$1 == "libnss3.so" { sub(/\/[^\/]*$/, "", $3); print $3 }')
+	[ -n "$nssdir" ] || die "the eCryptfs key helper does not link libnss3 (through libecryptfs)"
+	for f in libsoftokn3.so libfreeblpriv3.so libfreebl3.so; do
+		[ -f "$nssdir/$f" ] || die "$nssdir/$f is missing (package libnss3)"
+		copy_bin "$nssdir/$f"
+		[ ! -f "$nssdir/${f%.so}.chk" ] || copy_in "$nssdir/${f%.so}.chk" "$nssdir/${f%.so}.chk"
+	done
+	note "eCryptfs kernel tests staged in /opt/ecryptfs-tests"
 }
 
 # ------------------------------------------------------------ modules
@@ -357,6 +384,12 @@ select_scripts() {
 			*) TESTS+=("$name") ;;
 			esac
 		done
+	done
+	for name in "${TESTS[@]}" "${PAIRS[@]/#/pc1_}" "${PAIRS[@]/#/pc2_}"; do
+		[ -n "$name" ] || continue
+		if grep -q '^# vm-needs: ecryptfs-tests$' "$VM_DIR/$name"; then
+			ECRYPTFS_TESTS=1
+		fi
 	done
 	[ $((${#TESTS[@]} + ${#PAIRS[@]})) -gt 0 ] ||
 		die "no test script matches VOLCRYPT_VM_TESTS='${VOLCRYPT_VM_TESTS-}'"
