@@ -19,12 +19,6 @@
 #include "report.h"
 #include "run_program.h"
 
-/* The prompt's "for ...": whose passphrase it is. */
-static void passphrase_owner(const struct home_target *t, char *buf, size_t len)
-{
-	snprintf(buf, len, "the home of %s", t->user);
-}
-
 /* fscrypt needs ext4 with the `encrypt` feature: turn it on with consent. */
 static int check_filesystem(const struct cli_opts *opts, const struct home_target *t,
 			    enum vol_home_layer layer)
@@ -72,7 +66,7 @@ static int home_setup(const struct cli_opts *opts)
 	struct secret pass = SECRET_INIT;
 	struct vol_home_status st;
 	struct home_target t;
-	char owner[300], message[600];
+	char message[600];
 	int status, r;
 
 	status = home_target_resolve(opts, true, &t);
@@ -86,8 +80,7 @@ static int home_setup(const struct cli_opts *opts)
 	if (st.set_up)
 		return report_error(-EEXIST, t.user, "already set up on %s (%s)", t.fs_root,
 				    vol_home_layer_name(st.protector.layer));
-	passphrase_owner(&t, owner, sizeof(owner));
-	status = passphrase_get(opts->key_file, owner, PASSPHRASE_INITIAL, &pass);
+	status = home_passphrase_get(opts, &t, PASSPHRASE_INITIAL, &pass);
 	if (!status) {
 		r = vol_home_setup(&t.home, layer, &opts->kdf, pass.data, pass.len);
 		if (r == -ENOTEMPTY)
@@ -109,7 +102,6 @@ static int home_unlock(const struct cli_opts *opts)
 	struct secret pass = SECRET_INIT;
 	struct vol_home_status st;
 	struct home_target t;
-	char owner[300];
 	int status, r;
 
 	status = home_target_resolve(opts, false, &t);
@@ -122,8 +114,7 @@ static int home_unlock(const struct cli_opts *opts)
 		return not_set_up(&t);
 	if (st.unlocked)
 		return result(opts, &t, "unlocked", "is already unlocked");
-	passphrase_owner(&t, owner, sizeof(owner));
-	status = passphrase_get(opts->key_file, owner, PASSPHRASE_EXISTING, &pass);
+	status = home_passphrase_get(opts, &t, PASSPHRASE_EXISTING, &pass);
 	if (!status) {
 		r = vol_home_unlock(&t.home, pass.data, pass.len);
 		if (r == -EPERM)

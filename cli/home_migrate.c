@@ -395,7 +395,7 @@ int home_migrate(const struct cli_opts *opts)
 	struct secret pass = SECRET_INIT;
 	struct vol_home_status st;
 	struct migration m;
-	char state[64], owner[300];
+	char state[64];
 	bool fresh, swapping;
 	int status, r;
 
@@ -425,9 +425,8 @@ int home_migrate(const struct cli_opts *opts)
 		if (status)
 			return status;
 	}
-	snprintf(owner, sizeof(owner), "the home of %s", m.t.user);
-	status = passphrase_get(opts->key_file, owner,
-				fresh ? PASSPHRASE_INITIAL : PASSPHRASE_EXISTING, &pass);
+	status = home_passphrase_get(opts, &m.t, fresh ? PASSPHRASE_INITIAL : PASSPHRASE_EXISTING,
+				     &pass);
 	if (!status && !swapping)
 		status = fill_staging(opts, &m, &pass, !fresh);
 	if (!status)

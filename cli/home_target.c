@@ -110,16 +110,21 @@ int home_target_resolve(const struct cli_opts *opts, bool need_volume, struct ho
 	dev_t dev;
 	int r;
 
+	const char *user = opts->user;
+
 	memset(t, 0, sizeof(*t));
-	if (!opts->user)
+	/* pam_exec names the user in the environment it gives us. */
+	if (!user && getenv("PAM_TYPE"))
+		user = getenv("PAM_USER");
+	if (!user)
 		return report_error(-EINVAL, "home", "--user is required");
 	if (need_volume && !opts->volume)
 		return report_error(-EINVAL, "home", "--volume is required");
 	errno = 0;
-	pw = getpwnam(opts->user);
+	pw = getpwnam(user);
 	if (!pw)
-		return errno ? report_sys_error(-errno, opts->user)
-			     : report_error(-EINVAL, opts->user, "unknown user");
+		return errno ? report_sys_error(-errno, user)
+			     : report_error(-EINVAL, user, "unknown user");
 	snprintf(t->user, sizeof(t->user), "%s", pw->pw_name);
 	t->home.uid = pw->pw_uid;
 	t->home.gid = pw->pw_gid;
@@ -148,4 +153,21 @@ int home_target_resolve(const struct cli_opts *opts, bool need_volume, struct ho
 	t->home.fs_root = t->fs_root;
 	t->home.dir = t->dir;
 	return 0;
+}
+
+int home_passphrase_get(const struct cli_opts *opts, const struct home_target *t,
+			enum passphrase_purpose purpose, struct secret *pass)
+{
+	char owner[300];
+	char *nul;
+	int status;
+
+	snprintf(owner, sizeof(owner), "the home of %s", t->user);
+	status = passphrase_get(opts->key_file, owner, purpose, pass);
+	nul = status ? NULL : memchr(pass->data, 0, pass->len);
+	if (nul)
+		pass->len = (size_t)(nul - pass->data); /* the rest stays wiped-on-free */
+	if (!status && !pass->len)
+		status = report_error(-EINVAL, t->user, "empty passphrase");
+	return status;
 }

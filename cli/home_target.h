@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "libvol.h"
+#include "passphrase.h"
 
 struct cli_opts;
 
@@ -23,10 +24,19 @@ struct home_target {
 };
 
 /*
- * Resolves --user, --home and --volume (required when @need_volume).
+ * Resolves --user (default: $PAM_USER when pam_exec runs us), --home and
+ * --volume (required when @need_volume).
  * Returns 0, or an exit status after the error line: unknown user (1),
  * volume not open or the home not on it (4).
  */
 int home_target_resolve(const struct cli_opts *opts, bool need_volume, struct home_target *t);
+
+/*
+ * The user's login passphrase (passphrase.h rules, the prompt naming the
+ * user).  It ends at the first NUL: pam_exec's expose_authtok sends it
+ * NUL-terminated, and a PAM passphrase cannot contain one.
+ */
+int home_passphrase_get(const struct cli_opts *opts, const struct home_target *t,
+			enum passphrase_purpose purpose, struct secret *pass);
 
 #endif

@@ -53,7 +53,7 @@ enum {
 	OFF_DIGEST_SALT = 80,
 	OFF_DIGEST = 112,
 	OFF_MATERIAL_SUM = 144,
-	/* 176..223 reserved, zero */
+	OFF_RESERVED = 176,	/* ..223, zero */
 };
 
 struct protector {
@@ -102,6 +102,9 @@ static int decode(const uint8_t *buf, struct protector *p)
 	gcry_md_hash_buffer(GCRY_MD_SHA256, sum, buf, PROTECTOR_SUM_OFFSET);
 	if (memcmp(sum, buf + PROTECTOR_SUM_OFFSET, sizeof(sum)))
 		return -EBADMSG;
+	for (unsigned i = OFF_RESERVED; i < PROTECTOR_SUM_OFFSET; i++)
+		if (buf[i])
+			return -EBADMSG; /* reserved: never guessed at */
 	memset(p, 0, sizeof(*p));
 	p->version = get_le16(buf + OFF_VERSION);
 	if (p->version != PROTECTOR_VERSION)

@@ -195,9 +195,11 @@ EXPECT_NAME="status after reopen" expect_exit 0 home nobody status --json
 jcheck "after reopen: locked" "$OUT" 'j["state"] == "locked"'
 check_not "after reopen, without the user key: ciphertext names only" \
 	sh -c "ls '$FS/home/nobody' | grep -q '$MARK_NAME'"
-# PAM: pam_exec with expose_authtok writes the passphrase to stdin.
-EXPECT_NAME="unlock --key-file - (PAM style)" expect_exit 0 \
-	sh -c "cat '$UP' | '$VC' home unlock --user nobody --home '$FS/home/nobody' --key-file -"
+# PAM: pam_exec (expose_authtok) writes the passphrase and a NUL to stdin and
+# names the user in PAM_USER.
+EXPECT_NAME="unlock as pam_exec runs it (PAM_USER, NUL-terminated stdin)" expect_exit 0 \
+	sh -c "{ cat '$UP'; printf '\\0'; } | PAM_TYPE=auth PAM_USER=nobody \
+		'$VC' home unlock --home '$FS/home/nobody' --key-file -"
 check "unlocked: the content is back" grep -q "$MARK_TEXT" "$FS/home/nobody/$MARK_NAME.txt"
 check "unlocked: the blob's checksum matches" \
 	test "$(sum_of "$FS/home/nobody/$MARK_NAME.dir/blob" 2>/dev/null)" = "${SUM_BLOB:-none}"

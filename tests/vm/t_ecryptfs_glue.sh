@@ -90,6 +90,7 @@ check_not "another key, other signatures" grep -qF "$FEKEK_SIG" "$OUT"
 expect_exit 22 "$PROBE" sigs "$T/mk.short"
 
 # The lower filesystem: ext4 on a volcrypt volume (dm-crypt backend).
+wipe_dev /dev/ram0
 fmt /dev/ram0 --sector-size 4096 || finish
 EXPECT_NAME="open the volume" expect_exit 0 vc_open /dev/ram0 "$VOL" --backend dm-crypt
 DEV=/dev/mapper/$VOL

@@ -101,8 +101,9 @@ mount_fs || { fail "mount after reopen"; finish; }
 check_eq "reopened: locked" "$(home_state vchome)" locked
 check_not "reopened: ciphertext names only" sh -c "ls '$FS/home/vchome' | grep -q '$MARK_NAME'"
 EXPECT_NAME="unlock with a wrong passphrase" expect_exit 2 home vchome unlock --key-file "$WRONG"
-EXPECT_NAME="unlock from stdin (pam_exec)" expect_exit 0 \
-	sh -c "'$VC' home unlock --user vchome --home '$FS/home/vchome' --key-file - <'$UP'"
+EXPECT_NAME="unlock as pam_exec runs it (PAM_USER, NUL-terminated stdin)" expect_exit 0 \
+	sh -c "{ cat '$UP'; printf '\\0'; } | PAM_TYPE=auth PAM_USER=vchome \
+		'$VC' home unlock --home '$FS/home/vchome' --key-file -"
 check "unlocked: the text is back" grep -q "$MARK_TEXT" "$FS/home/vchome/$MARK_NAME.txt"
 check_eq "unlocked: the blob's checksum" "$(sum_of "$FS/home/vchome/$MARK_NAME.dir/blob")" "$SUM"
 check "the user reads the file" as_user vchome cat "$FS/home/vchome/$MARK_NAME.txt"
