@@ -314,7 +314,9 @@ stage_base() {
 		mkdir -p "$STAGE/$d"
 	done
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$STAGE/etc/passwd"
+	printf 'vchome:x:1000:1000:volcrypt home bench:/home/vchome:/bin/sh\n' >>"$STAGE/etc/passwd"
 	printf 'root:x:0:\n' >"$STAGE/etc/group"
+	printf 'vchome:x:1000:\n' >>"$STAGE/etc/group"
 	copy_in "$VM_DIR/init" /init
 	chmod 0755 "$STAGE/init"
 }
