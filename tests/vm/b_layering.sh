@@ -25,7 +25,10 @@
 # 1 2 3 4 5 5 4 3 2 1 (A B B A: drift cancels);
 # the figure of a cell is the median of its 2 x ROUNDS runs, and the ratio
 # is that median over plain ext4's.  Emulated AES (TCG, ~40 MiB/s)
-# dominates: only the ratios mean anything.  Bench only (make bench):
+# dominates: only the ratios mean anything, and only on an otherwise idle
+# host (with another TCG VM running on the 2 cores, samples spread 2x and
+# the ratios of the encrypted configurations nearly doubled: check the
+# spread of the samples on the "bench:" lines).  Bench only (make bench):
 #
 #   VOLCRYPT_VM_TESTS=b_layering.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 \
 #   VOLCRYPT_VM_TIMEOUT=3600 VOLCRYPT_VM_APPEND="volcrypt.rounds=2" tests/vm/run.sh build
