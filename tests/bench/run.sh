@@ -78,5 +78,12 @@ if ! VOLCRYPT_VM_TESTS=b_rekey.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 VOLCRYPT_VM_TIME
 	echo "FAILED: b_rekey.sh" >&2
 	failed=$((failed + 1))
 fi
+echo "== tests/vm/b_layering.sh: plain ext4, volcrypt, fscrypt and the layered homes in one VM boot"
+ran=$((ran + 1))
+if ! VOLCRYPT_VM_TESTS=b_layering.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 VOLCRYPT_VM_TIMEOUT=3600 \
+	VOLCRYPT_VM_APPEND="volcrypt.rounds=2" "$(dirname "$0")/../vm/run.sh" "$build"; then
+	echo "FAILED: b_layering.sh" >&2
+	failed=$((failed + 1))
+fi
 echo "benchmarks: $ran run, $failed failed"
 [ "$failed" -eq 0 ]
