@@ -143,6 +143,15 @@ fi
 DEV=$MAIN_DEV
 
 # ---------------------------------------------------------------- setup
+# On a terminal, turning the encrypt feature on needs a YES.
+EXPECT_NAME="setup on a terminal, the encrypt feature refused" expect_tty 1 \
+	--expect "Type 'YES' to continue: " --send 'no\n' -- \
+	"$VC" home setup --user nobody --home "$FS/home/nobody" --volume "$NAME" \
+	--key-file "$UP" "${KDF[@]}"
+check "refused: the transcript says what tune2fs would do" grep -q "tune2fs -O encrypt" "$OUT"
+check_not "refused: encrypt still off" \
+	sh -c "dumpe2fs -h '$DEV' 2>/dev/null | grep -q '^Filesystem features:.* encrypt'"
+check_not "refused: no home directory" test -e "$FS/home/nobody"
 EXPECT_NAME="setup nobody (fscrypt, consent implied off a terminal)" \
 	expect_exit 0 home nobody setup --volume "$NAME" --key-file "$UP" "${KDF[@]}"
 check "setup turned the encrypt feature on" \
@@ -156,6 +165,13 @@ check "the protector holds its own format (VCHOMEP)" \
 	test "$(head -c 7 "$PROT")" = "VCHOMEP"
 EXPECT_NAME="setup again: already set up" expect_exit 5 home nobody setup --volume "$NAME" \
 	--key-file "$UP" "${KDF[@]}"
+mkdir -p "$FS/home/sys" && echo plain >"$FS/home/sys/file"
+EXPECT_NAME="setup of a home that holds files" expect_exit 5 home sys setup --volume "$NAME" \
+	--key-file "$UP" "${KDF[@]}"
+check "holds files: points to migrate" grep -q "volcrypt home migrate" "$ERR"
+check "holds files: the file is untouched, no protector" \
+	sh -c "grep -qx plain '$FS/home/sys/file' && ! test -e '$FS/.volcrypt-home/$(id -u sys).protector'"
+rm -rf "$FS/home/sys"
 EXPECT_NAME="status --json" expect_exit 0 home nobody status --json
 jcheck "status: fscrypt, unlocked, the volume and its backend" "$OUT" \
 	'j["layer"] == "fscrypt" and j["state"] == "unlocked" and j["volume"]["name"] == "'"$NAME"'" and j["volume"]["backend"] == "fuse" and j["uid"] == '"$(id -u nobody)"
