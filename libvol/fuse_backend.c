@@ -45,6 +45,7 @@
 
 #include "fuse_control.h"
 #include "internal.h"
+#include "sector_engine.h"
 #include "libvol.h"
 
 #define VOLUME_INO 2
@@ -242,39 +243,44 @@ static int pwrite_full(struct fuse_vol *v, const void *buf, size_t len, uint64_t
 }
 
 /*
- * @pos is relative to the data area.  The bench-only build (see the
- * Makefile's volcrypt-fused-nocrypto) measures the daemon without the
- * cipher; it must never serve a real volume.
+ * @pos is relative to the data area.  @src is the input (NULL: @buf, in
+ * place); out of place, the cipher's one pass over the data replaces a
+ * copy and an in-place pass.  The bench-only build (see the Makefile's
+ * volcrypt-fused-nocrypto) measures the daemon without the cipher: each
+ * call becomes a copy of the same bytes (or nothing, in place), so the
+ * two builds move the same data; it must never serve a real volume.
  */
-static int data_crypt(struct fuse_vol *v, uint64_t pos, void *buf, size_t len, int encrypt)
+static int data_crypt(struct fuse_vol *v, uint64_t pos, void *buf, const void *src, size_t len,
+		      int encrypt)
 {
 #ifdef VOL_FUSE_BENCH_NO_CRYPTO
-	(void)v, (void)pos, (void)buf, (void)len, (void)encrypt;
+	(void)v, (void)pos, (void)encrypt;
+	if (src)
+		memcpy(buf, src, len);
 	return 0;
 #else
-	int (*fn)(struct vol_engine *, uint64_t, void *, size_t) =
-		encrypt ? vol_engine_encrypt : vol_engine_decrypt;
 	uint64_t below = v->new_eng && pos < v->boundary ? v->boundary - pos : 0;
 	size_t n = below < len ? (size_t)below : len;
 	int r = 0;
 
 	/* A request across the rekey boundary: each side with its own key. */
 	if (n)
-		r = fn(v->new_eng, pos / 512, buf, n);
+		r = vol_engine_crypt_from(v->new_eng, encrypt, pos / 512, buf, src, n);
 	if (!r && n < len)
-		r = fn(v->eng, (pos + n) / 512, (uint8_t *)buf + n, len - n);
+		r = vol_engine_crypt_from(v->eng, encrypt, (pos + n) / 512, (uint8_t *)buf + n,
+					  src ? (const uint8_t *)src + n : NULL, len - n);
 	return r;
 #endif
 }
 
 static int data_decrypt(struct fuse_vol *v, uint64_t pos, void *buf, size_t len)
 {
-	return data_crypt(v, pos, buf, len, 0);
+	return data_crypt(v, pos, buf, NULL, len, 0);
 }
 
 static int data_encrypt(struct fuse_vol *v, uint64_t pos, void *buf, size_t len)
 {
-	return data_crypt(v, pos, buf, len, 1);
+	return data_crypt(v, pos, buf, NULL, len, 1);
 }
 
 /* Read and decrypt whole sectors [pos, pos + len) of the data area. */
@@ -342,7 +348,7 @@ static void vf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, (const char *)buf + ((uint64_t)off - s.start), size);
 }
 
-/* Whole sectors: encrypt a copy (the request buffer is libfuse's) and write it. */
+/* Whole sectors: encrypt from libfuse's buffer into ours, and write that. */
 static int write_aligned(struct fuse_vol *v, const char *data, size_t size, uint64_t off)
 {
 	uint8_t *buf = io_buf_get(v, size);
@@ -350,8 +356,7 @@ static int write_aligned(struct fuse_vol *v, const char *data, size_t size, uint
 
 	if (!buf)
 		return -ENOMEM;
-	memcpy(buf, data, size);
-	r = data_encrypt(v, off, buf, size);
+	r = data_crypt(v, off, buf, data, size, 1);
 	if (r)
 		return r;
 	pthread_rwlock_rdlock(&v->rmw_lock);

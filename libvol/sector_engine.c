@@ -149,12 +149,6 @@ static int xts_run_from(gcry_cipher_hd_t hd, enum xts_op op, uint32_t sector_siz
 	return 0;
 }
 
-static int xts_run(gcry_cipher_hd_t hd, enum xts_op op, uint32_t sector_size,
-		   uint64_t iv_sector, uint8_t *buf, size_t len)
-{
-	return xts_run_from(hd, op, sector_size, iv_sector, buf, NULL, len);
-}
-
 static int open_handle(const uint8_t *key, gcry_cipher_hd_t *out)
 {
 	gcry_cipher_hd_t hd;
@@ -380,17 +374,17 @@ static void split_run(const struct vol_engine *eng, struct xts_call *call,
 }
 
 static int crypt_split(struct vol_engine *eng, gcry_cipher_hd_t hd, enum xts_op op,
-		       uint64_t iv_sector, uint8_t *buf, size_t len, unsigned n)
+		       uint64_t iv_sector, uint8_t *buf, const uint8_t *src, size_t len, unsigned n)
 {
 	struct xts_task tasks[SPLIT_MAX];
 	struct xts_call call = { .op = op, .err = 0 };
 	int r, r2;
 
 	atomic_init(&call.pending, n - 1);
-	split_run(eng, &call, tasks, n, iv_sector, buf, NULL, len);
+	split_run(eng, &call, tasks, n, iv_sector, buf, src, len);
 	/* Chunk 0 stays with the caller, chunks 1..n-1 go to the queue. */
 	queue_chunks(eng, &tasks[1], n);
-	r = xts_run(hd, op, eng->sector_size, iv_sector, buf, tasks[0].len);
+	r = xts_run_from(hd, op, eng->sector_size, iv_sector, buf, src, tasks[0].len);
 	r2 = wait_chunks(eng, hd, &call);
 	return r ? r : r2;
 }
@@ -411,7 +405,7 @@ static int check_run(const struct vol_engine *eng, uint64_t iv_sector,
 }
 
 static int engine_crypt(struct vol_engine *eng, enum xts_op op, uint64_t iv_sector,
-			void *buf, size_t len)
+			void *buf, const void *src, size_t len)
 {
 	struct hd_node *n;
 	unsigned chunks;
@@ -433,9 +427,9 @@ static int engine_crypt(struct vol_engine *eng, enum xts_op op, uint64_t iv_sect
 		return -ENOMEM;
 	chunks = split_count(eng, len);
 	if (chunks > 1)
-		r = crypt_split(eng, n->hd, op, iv_sector, buf, len, chunks);
+		r = crypt_split(eng, n->hd, op, iv_sector, buf, src, len, chunks);
 	else
-		r = xts_run(n->hd, op, eng->sector_size, iv_sector, buf, len);
+		r = xts_run_from(n->hd, op, eng->sector_size, iv_sector, buf, src, len);
 	hd_put(eng, n);
 	return r;
 }
@@ -499,12 +493,18 @@ int vol_engine_wait(struct vol_engine_job *job)
 
 int vol_engine_encrypt(struct vol_engine *eng, uint64_t iv_sector, void *buf, size_t len)
 {
-	return engine_crypt(eng, XTS_ENCRYPT, iv_sector, buf, len);
+	return engine_crypt(eng, XTS_ENCRYPT, iv_sector, buf, NULL, len);
 }
 
 int vol_engine_decrypt(struct vol_engine *eng, uint64_t iv_sector, void *buf, size_t len)
 {
-	return engine_crypt(eng, XTS_DECRYPT, iv_sector, buf, len);
+	return engine_crypt(eng, XTS_DECRYPT, iv_sector, buf, NULL, len);
+}
+
+int vol_engine_crypt_from(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
+			  const void *src, size_t len)
+{
+	return engine_crypt(eng, encrypt ? XTS_ENCRYPT : XTS_DECRYPT, iv_sector, buf, src, len);
 }
 
 void vol_engine_set_spin(struct vol_engine *eng, int spin)

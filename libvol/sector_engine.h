@@ -17,6 +17,14 @@ int vol_engine_new_raw(const uint8_t *key, size_t key_len,
 		       struct vol_engine **out);
 
 /*
+ * vol_engine_encrypt()/decrypt() out of place: reads @len bytes from @src
+ * (not overlapping @buf) and writes the result to @buf, one pass over the
+ * data instead of a copy and an in-place pass.
+ */
+int vol_engine_crypt_from(struct vol_engine *eng, int encrypt, uint64_t iv_sector, void *buf,
+			  const void *src, size_t len);
+
+/*
  * A run handed to the workers in the background: vol_engine_submit()
  * queues it and returns; vol_engine_wait() helps with queued work until
  * it is done, returns its result and frees the job.  Lets the caller copy

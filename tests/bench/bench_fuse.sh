@@ -11,7 +11,10 @@
 #   tests/bench/bench_fuse.sh [BUILD]        (default: build)
 #
 # Environment: SIZE_MB (data area, default 1024), ROUNDS (3), RUNTIME
-# (seconds per fio run, 2), SEQ_QD (queue depth of the 1 MiB runs, 8).
+# (seconds per fio run, 2), SEQ_QD (queue depth of the 1 MiB runs, 8),
+# SECTOR_SIZE (the volume's encryption unit and the loop devices' logical
+# block size: 512, the format default, or 4096).  tests/bench/run.sh runs
+# both.
 #
 # Both daemons are started exactly as libvol starts them (key on fd 3,
 # ready byte on fd 4) and get the loop settings fuse_spawn.c uses (direct
@@ -32,6 +35,7 @@ SIZE_MB=${SIZE_MB:-1024}
 ROUNDS=${ROUNDS:-3}
 RUNTIME=${RUNTIME:-2}
 SEQ_QD=${SEQ_QD:-8}
+SECTOR_SIZE=${SECTOR_SIZE:-512}
 GOAL=0.85
 
 vc=$build/volcrypt
@@ -82,7 +86,8 @@ die() {
 # --- volumes ------------------------------------------------------------------
 # A throwaway volume: its key may sit in a file of this private directory.
 printf 'bench-fuse-passphrase' >"$T/pass"
-"$vc" format "$T/fuse.img" --size "$((SIZE_MB + 16))M" --batch --key-file "$T/pass" \
+"$vc" format "$T/fuse.img" --size "$((SIZE_MB + 16))M" --sector-size "$SECTOR_SIZE" \
+	--batch --key-file "$T/pass" \
 	--pbkdf pbkdf2 --pbkdf-force-iterations 1000 >/dev/null || die "format failed"
 (umask 077 && "$vc" dump "$T/fuse.img" --volume-key --batch --key-file "$T/pass" 2>/dev/null |
 	sed -n 's/^Volume key: //p' | xxd -r -p >"$T/key") || die "cannot get the volume key"
@@ -103,7 +108,7 @@ start_daemon() {
 	PIDS+=("$pid")
 	ready=$(head -c1 "$T/ready-$name")
 	[ "$ready" = R ] || die "$name daemon did not start: $(tail -n1 "$T/$name.log")"
-	dev=$(losetup -f --show --direct-io=on -b 512 "$T/m-$name/volume") ||
+	dev=$(losetup -f --show --direct-io=on -b "$SECTOR_SIZE" "$T/m-$name/volume") ||
 		die "cannot attach a loop device to $name"
 	DEVS+=("$dev")
 	LAST_DEV=$dev
@@ -114,7 +119,7 @@ DEV_fuse=$LAST_DEV
 start_daemon nocrypto "$nocrypto"
 DEV_nocrypto=$LAST_DEV
 # losetup's default (buffered): how a plain image is normally used.
-DEV_plain=$(losetup -f --show -b 512 "$T/plain.img") || die "losetup failed"
+DEV_plain=$(losetup -f --show -b "$SECTOR_SIZE" "$T/plain.img") || die "losetup failed"
 DEVS+=("$DEV_plain")
 
 # fio_run DEV ARGS...: prints MB/s (rw=read/write) or IOPS (randread).

@@ -57,12 +57,14 @@ for ss in 512 4096; do
 		failed=$((failed + 1))
 	fi
 done
-echo "== tests/bench/bench_fuse.sh"
-ran=$((ran + 1))
-if ! "$(dirname "$0")/bench_fuse.sh" "$build"; then
-	echo "FAILED: bench_fuse.sh" >&2
-	failed=$((failed + 1))
-fi
+for ss in 512 4096; do
+	echo "== tests/bench/bench_fuse.sh (SECTOR_SIZE=$ss)"
+	ran=$((ran + 1))
+	if ! SECTOR_SIZE=$ss "$(dirname "$0")/bench_fuse.sh" "$build"; then
+		echo "FAILED: bench_fuse.sh (SECTOR_SIZE=$ss)" >&2
+		failed=$((failed + 1))
+	fi
+done
 echo "== tests/vm/b_target.sh: volcrypt target vs dm-crypt in one VM boot"
 ran=$((ran + 1))
 if ! VOLCRYPT_VM_TESTS=b_target.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 VOLCRYPT_VM_TIMEOUT=3600 \
