@@ -475,16 +475,36 @@ static int write_first_half(struct vol_device *dev, const struct new_header *h, 
 	return write_synced(dev, 0, buf, HALF);
 }
 
+/* The canonical first half from the metadata and key material of copy 1. */
+static int first_half_from_second(struct vol_volume *vol, struct new_header *h, uint8_t *buf)
+{
+	int r = 0;
+
+	h->md = vol->md;
+	for (int s = 0; s < VOL_KEYSLOTS && !r; s++) {
+		if (!h->md.slot[s].active)
+			continue;
+		h->material[s] = malloc(VOL_MATERIAL_STRIDE);
+		r = h->material[s] ? vol_material_read(vol->dev, 1, s, h->material[s]) : -ENOMEM;
+		if (!r && !vol_keyslot_material_ok(&h->md.slot[s], h->material[s]))
+			r = -EBADMSG;
+	}
+	if (!r)
+		encode_half(&h->md, h->material, 0, buf);
+	return r;
+}
+
 /*
  * A crash after the second half was complete: volcrypt opens from it,
- * and its first half is what is left of the LUKS2 header.  Rewrite the
- * first half from the second.
+ * and the first half may still hold pieces of the LUKS2 header (old
+ * keyslots among them).  Unless the first half is already exactly what
+ * the second implies, rewrite it from the second.
  */
 static int resume_from_luks2(const char *path, const struct passes *ps)
 {
 	struct new_header h = { 0 };
 	struct vol_volume *vol = NULL;
-	uint8_t *buf = NULL;
+	uint8_t *want = NULL, *have = NULL;
 	int r;
 
 	vol_set_log_suppressed(1);
@@ -495,28 +515,22 @@ static int resume_from_luks2(const char *path, const struct passes *ps)
 	if (r)
 		return r;
 	r = check_unused(vol->dev);
-	if (!r && (vol->copy_state[0] == VOL_COPY_OK || vol->copy_state[1] != VOL_COPY_OK)) {
+	if (!r)
+		r = vol_unlock(vol, -1, ps->p[0], ps->len[0], NULL, NULL);
+	if (!r && (!(want = malloc(HALF)) || !(have = malloc(HALF))))
+		r = -ENOMEM;
+	if (!r && (vol->copy_state[1] != VOL_COPY_OK ||
+		   first_half_from_second(vol, &h, want) ||
+		   (!vol_device_read(vol->dev, 0, have, HALF) && !memcmp(want, have, HALF)))) {
 		vol_err("%s is already a volcrypt volume", path);
 		r = -EALREADY;
 	}
-	if (!r)
-		r = vol_unlock(vol, -1, ps->p[0], ps->len[0], NULL, NULL);
-	h.md = vol->md;
-	for (int s = 0; s < VOL_KEYSLOTS && !r; s++) {
-		if (!h.md.slot[s].active)
-			continue;
-		h.material[s] = malloc(VOL_MATERIAL_STRIDE);
-		r = h.material[s] ? vol_material_read(vol->dev, 1, s, h.material[s]) : -ENOMEM;
-		if (!r && !vol_keyslot_material_ok(&h.md.slot[s], h.material[s]))
-			r = -EBADMSG;
-	}
-	if (!r && !(buf = malloc(HALF)))
-		r = -ENOMEM;
 	if (!r) {
 		vol_info("%s: finishing an interrupted conversion from LUKS2", path);
-		r = write_first_half(vol->dev, &h, buf);
+		r = write_synced(vol->dev, 0, want, HALF);
 	}
-	free(buf);
+	free(want);
+	free(have);
 	new_header_free(&h);
 	vol_free(vol);
 	return r;
