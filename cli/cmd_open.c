@@ -165,7 +165,8 @@ int cmd_open(const struct cli_opts *opts)
 	/* A bad NAME is a usage error: say so before asking for a passphrase. */
 	if (vol_name_check(opts->file))
 		return report_lib_error(-EINVAL, opts->file);
-	status = volume_open(opts, VOL_LOAD_READONLY, &vol);
+	/* A LUKS2 volume maps like ours: same data layout, key from libcryptsetup. */
+	status = volume_open(opts, VOL_LOAD_READONLY | VOL_LOAD_LUKS2, &vol);
 	if (!status)
 		status = unlock_keys(opts, &vol, &k);
 	if (!status)

@@ -74,21 +74,6 @@ static int resolve(const struct cli_opts *opts, struct rekey_job *job)
 	return r < 0 ? report_lib_error(r, opts->target) : 0;
 }
 
-/* Reads the passphrases to carry over; @keep[i] must be freed by the caller. */
-static int read_keep_passphrases(const struct cli_opts *opts, struct secret *keep)
-{
-	int status = 0;
-
-	for (int i = 0; i < opts->keep_key_files && !status; i++) {
-		if (!strcmp(opts->keep_key_file[i], "-"))
-			return report_error(-EINVAL, "--keep-key-file",
-					    "must name a file (stdin is for the unlocking passphrase)");
-		status = passphrase_get(opts->keep_key_file[i], opts->target,
-					PASSPHRASE_EXISTING, &keep[i]);
-	}
-	return status;
-}
-
 static int start_keys(const struct cli_opts *opts, struct vol_volume *vol,
 		      const struct secret *pass, struct vol_key **old_key,
 		      struct vol_key **new_key, uint64_t chunk)
@@ -98,7 +83,8 @@ static int start_keys(const struct cli_opts *opts, struct vol_volume *vol,
 	size_t keep_len[KEEP_KEY_FILES_MAX];
 	int status, err;
 
-	status = read_keep_passphrases(opts, keep);
+	status = passphrase_get_kept(opts->keep_key_file, opts->keep_key_files, opts->target,
+				     keep);
 	for (int i = 0; i < opts->keep_key_files; i++) {
 		keep_data[i] = keep[i].data;
 		keep_len[i] = keep[i].len;

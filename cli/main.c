@@ -59,6 +59,9 @@ static const struct command commands[] = {
 	{ "home", "ACTION", 1, OPTSET_HOME | OPTSET_KEY_FILE | OPTSET_KDF,
 	  "Layered home directories: setup, unlock, lock, status or migrate.",
 	  cmd_home, 0 },
+	{ "convert", "TARGET", 1, OPTSET_CONVERT | OPTSET_KEY_FILE | OPTSET_KDF,
+	  "Turn TARGET into a LUKS2 volume or back, in place (--to-luks2, --from-luks2).",
+	  cmd_convert, 0 },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -43,6 +43,8 @@ enum option_id {
 	OPT_VOLUME,
 	OPT_LAYER,
 	OPT_HOME,
+	OPT_TO_LUKS2,
+	OPT_FROM_LUKS2,
 };
 
 struct option_spec {
@@ -80,8 +82,12 @@ static const struct option_spec option_table[] = {
 	{ "read-only", OPT_READ_ONLY, OPTSET_MAP, NULL, "map the volume read-only" },
 	{ "allow-discards", OPT_ALLOW_DISCARDS, OPTSET_MAP, NULL,
 	  "pass discards (TRIM) to the device; reveals unused blocks" },
-	{ "keep-key-file", OPT_KEEP_KEY_FILE, OPTSET_REKEY, "FILE",
-	  "another passphrase to carry over to the new key (repeatable)" },
+	{ "to-luks2", OPT_TO_LUKS2, OPTSET_CONVERT, NULL,
+	  "make the volcrypt volume a LUKS2 volume (in place, same volume key)" },
+	{ "from-luks2", OPT_FROM_LUKS2, OPTSET_CONVERT, NULL,
+	  "make the LUKS2 volume a volcrypt volume (in place, same volume key)" },
+	{ "keep-key-file", OPT_KEEP_KEY_FILE, OPTSET_REKEY | OPTSET_CONVERT, "FILE",
+	  "another passphrase to carry over (repeatable)" },
 	{ "resume", OPT_RESUME, OPTSET_REKEY, NULL, "continue an interrupted rekey" },
 	{ "chunk-size", OPT_CHUNK_SIZE, OPTSET_REKEY, "SIZE",
 	  "bytes re-encrypted per durable step (default 16M offline, 1M online)" },
@@ -301,6 +307,8 @@ static int apply_option(enum option_id id, const char *arg, struct cli_opts *opt
 	case OPT_VOLUME:	opts->volume = arg; return 0;
 	case OPT_LAYER:		return option_layer(arg, &opts->layer);
 	case OPT_HOME:		opts->home = arg; return 0;
+	case OPT_TO_LUKS2:	opts->to_luks2 = true; return 0;
+	case OPT_FROM_LUKS2:	opts->from_luks2 = true; return 0;
 	case OPT_ITER_TIME:
 		return option_u32("--iter-time", arg, &kdf->iter_time_ms);
 	case OPT_PBKDF_MEMORY:

@@ -27,9 +27,10 @@ enum option_set {
 	OPTSET_MAP = 1u << 7,		/* --backend, --read-only, --allow-discards */
 	OPTSET_REKEY = 1u << 8,		/* --keep-key-file, --resume, --chunk-size */
 	OPTSET_HOME = 1u << 9,		/* --user, --volume, --layer, --home */
+	OPTSET_CONVERT = 1u << 10,	/* --to-luks2, --from-luks2 (and --keep-key-file) */
 };
 
-/* Passphrases a rekey may carry over besides the one that unlocks. */
+/* Passphrases a rekey or a conversion may carry over besides the one that unlocks. */
 #define KEEP_KEY_FILES_MAX (VOL_KEYSLOTS - 1)
 
 #define SLOT_ANY (-1)
@@ -70,6 +71,9 @@ struct cli_opts {
 	const char *volume;
 	enum vol_home_layer layer;	/* 0 when not given */
 	const char *home;
+
+	bool to_luks2;
+	bool from_luks2;
 };
 
 enum parse_result {

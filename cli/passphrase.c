@@ -101,3 +101,17 @@ int passphrase_get(const char *key_file, const char *target,
 		status = report_error(-EINVAL, target, "empty passphrase");
 	return status;
 }
+
+int passphrase_get_kept(const char *const *files, int n, const char *target,
+			struct secret *out)
+{
+	int status = 0;
+
+	for (int i = 0; i < n && !status; i++) {
+		if (!strcmp(files[i], "-"))
+			return report_error(-EINVAL, "--keep-key-file",
+					    "must name a file (stdin is for the unlocking passphrase)");
+		status = passphrase_get(files[i], target, PASSPHRASE_EXISTING, &out[i]);
+	}
+	return status;
+}

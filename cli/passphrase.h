@@ -24,4 +24,12 @@ enum passphrase_purpose {
 int passphrase_get(const char *key_file, const char *target,
 		   enum passphrase_purpose purpose, struct secret *out);
 
+/*
+ * The @n existing passphrases to keep (rekey, convert), one per file in
+ * @files: a file each, never "-" (stdin is for the unlocking passphrase).
+ * Returns 0 or an exit status; every @out[i] must be freed either way.
+ */
+int passphrase_get_kept(const char *const *files, int n, const char *target,
+			struct secret *out);
+
 #endif /* VOLCRYPT_PASSPHRASE_H */

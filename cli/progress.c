@@ -12,7 +12,7 @@
 #define JSON_INTERVAL_MS 1000.0
 #define BAR_WIDTH 30
 
-static double now_ms(void)
+double progress_now_ms(void)
 {
 	struct timespec ts;
 
@@ -75,7 +75,7 @@ static void draw_bar(const struct progress *p, uint64_t done, uint64_t total, do
 void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t this_run,
 		     double elapsed_ms)
 {
-	double t = now_ms(), rate, eta;
+	double t = progress_now_ms(), rate, eta;
 	bool last = done >= total;
 
 	if (!p->json && !p->bar)

@@ -17,6 +17,9 @@ struct progress {
 	double last_ms;
 };
 
+/* Monotonic clock in milliseconds (for durations a command reports). */
+double progress_now_ms(void);
+
 void progress_init(struct progress *p, const char *what, bool json);
 
 /* @done as a percentage of @total (100 when there is nothing to do). */

@@ -127,6 +127,11 @@ static int write_metadata(struct vol_device *dev, const struct vol_metadata *md,
 
 int vol_require_writable(const struct vol_volume *vol)
 {
+	if (vol->luks2) {
+		vol_err("%s is a LUKS2 volume: change it with cryptsetup, or make it volcrypt "
+			"with 'volcrypt convert --from-luks2'", vol->dev->path);
+		return -EPROTONOSUPPORT;
+	}
 	if (vol->dev->writable)
 		return 0;
 	vol_err("%s: volume was opened read-only", vol->dev->path);

@@ -152,6 +152,17 @@ int vol_format(const char *path, const struct vol_format_params *params,
  * the update lock still keeps out other writers.
  */
 #define VOL_LOAD_ONLINE 0x2
+/**
+ * Accept a LUKS2 device too (only together with VOL_LOAD_READONLY, else
+ * -EINVAL): when @path holds no valid volcrypt header but a LUKS2 header
+ * whose layout is volcrypt's (the conditions of vol_convert_from_luks2()),
+ * the handle describes it through libcryptsetup.  vol_get_info() gives its
+ * geometry (version 0, no keyslots, no digest), vol_unlock(),
+ * vol_key_verify() and vol_activate() work with every backend (the data
+ * layout is the same), and every update fails with -EPROTONOSUPPORT.  A
+ * LUKS2 layout volcrypt cannot use: -EPROTONOSUPPORT, the reason logged.
+ */
+#define VOL_LOAD_LUKS2 0x4
 
 /**
  * vol_load() - reads and verifies the header of @path.  The newest metadata
@@ -351,6 +362,64 @@ int vol_rekey_run_mapping(struct vol_volume *vol, const char *name,
  */
 int vol_rekey_recover(struct vol_volume *vol, const struct vol_key *old_key,
 		      const struct vol_key *new_key, int *torn);
+
+/* ------------------------------------------------------------------ */
+/* LUKS2 interoperability (docs/FORMAT.md section 14)                  */
+
+/** What vol_get_header_format() returns. */
+enum vol_header_format { VOL_HEADER_VOLCRYPT = 1, VOL_HEADER_LUKS2 = 2 };
+
+/** The on-disk format behind a handle (LUKS2 only with VOL_LOAD_LUKS2), or -EINVAL. */
+int vol_get_header_format(const struct vol_volume *vol);
+
+/**
+ * struct vol_convert_params - options of the conversions.
+ * @keep, @keep_len, @nkeep: further passphrases (at most 7) that must open
+ *             the volume in its present format and get a keyslot in the
+ *             new one, after the unlocking passphrase (which gets the
+ *             first).  Every other passphrase stops working.
+ * @kdf:       KDF of the new keyslots, as for vol_format(); zero fields are
+ *             the defaults (calibrated Argon2id, 2 s).
+ */
+struct vol_convert_params {
+	const char *const *keep;
+	const size_t *keep_len;
+	int nkeep;
+	struct vol_kdf_params kdf;
+};
+
+/**
+ * vol_convert_to_luks2() - turns the volcrypt volume on @path into a LUKS2
+ * volume in place: same volume key, UUID, label, sector size and data
+ * offset; the data area is not touched.  The header area is rewritten in
+ * an order that leaves a volume that opens with @pass after a crash at
+ * any point (docs/FORMAT.md section 14); running it again after a crash
+ * finishes the job.  The LUKS2 header has 2 x 16 KiB of metadata and a
+ * keyslots area ending at 4 MiB.
+ *
+ * -EPERM: @pass (or a passphrase to keep) opens no keyslot; -EBUSY: the
+ * volume is mapped, in use, or in the middle of a rekey; -EALREADY: it is
+ * already a LUKS2 volume made by a conversion; -EPROTONOSUPPORT: LUKS2
+ * cannot express it (a label of more than 47 bytes).  Nothing is written
+ * before every check has passed.
+ */
+int vol_convert_to_luks2(const char *path, const char *pass, size_t pass_len,
+			 const struct vol_convert_params *params);
+
+/**
+ * vol_convert_from_luks2() - the reverse: the LUKS2 volume on @path
+ * becomes a volcrypt volume (format version 2) with the same volume key,
+ * UUID, label, sector size and data offset, and a data area that is the
+ * rest of the device.  Refused (-EPROTONOSUPPORT, reason logged, nothing
+ * written) unless the LUKS2 layout is volcrypt's: aes-xts-plain64 with a
+ * 512-bit key, sector size 512 or 4096, data offset a multiple of 1 MiB
+ * and at least 16 MiB, no integrity, no reencryption, no tokens, and the
+ * keyslot @pass opens lying below 4 MiB.  LUKS1: -EPROTONOSUPPORT.
+ * Other errors as vol_convert_to_luks2(); -EALREADY if it is already a
+ * complete volcrypt volume.
+ */
+int vol_convert_from_luks2(const char *path, const char *pass, size_t pass_len,
+			   const struct vol_convert_params *params);
 
 /* ------------------------------------------------------------------ */
 /* Header backup                                                       */

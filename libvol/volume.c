@@ -1,12 +1,61 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Loading a volume, inspecting it, and unlocking it with a passphrase. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "keyslot.h"
+#include "luks2.h"
 #include "volume.h"
+
+/*
+ * A LUKS2 device whose layout is volcrypt's (luks2.c checks it): its
+ * geometry in vol->md, enough to map the data area with any backend.
+ */
+static int load_luks2(struct vol_volume *vol)
+{
+	struct vol_metadata *md = &vol->md;
+	struct vol_luks2_geometry g;
+	int r = vol_luks2_inspect(vol->dev->path, &g);
+
+	if (r)
+		return r;
+	memset(md, 0, sizeof(*md));
+	if (vol_uuid_parse(g.uuid, md->uuid))
+		return -EBADMSG;
+	snprintf(md->label, sizeof(md->label), "%s", g.label);
+	strcpy(md->cipher, VOL_CIPHER_SPEC);
+	md->key_bytes = VOL_VOLUME_KEY_BYTES;
+	md->sector_size = g.sector_size;
+	md->data_offset = g.data_offset;
+	if (vol->dev->size <= g.data_offset)
+		return -ENODEV;
+	/* LUKS2's data segment is "dynamic": the rest of the device. */
+	md->data_size = (vol->dev->size - g.data_offset) / g.sector_size * g.sector_size;
+	vol->copy_state[0] = vol->copy_state[1] = VOL_COPY_OK;
+	vol->luks2 = 1;
+	return 0;
+}
+
+/* The volcrypt header, else (VOL_LOAD_LUKS2) a LUKS2 header. */
+static int read_header(struct vol_volume *vol, unsigned flags)
+{
+	int r;
+
+	if (!(flags & VOL_LOAD_LUKS2))
+		return vol_header_read(vol->dev, &vol->md, vol->copy_state);
+	vol_set_log_suppressed(1);
+	r = vol_header_read(vol->dev, &vol->md, vol->copy_state);
+	vol_set_log_suppressed(0);
+	if (r != -EBADMSG)
+		return r;
+	r = load_luks2(vol);
+	if (r == -EBADMSG) /* neither: say what is wrong with the volcrypt header */
+		r = vol_header_read(vol->dev, &vol->md, vol->copy_state);
+	return r;
+}
 
 int vol_load(const char *path, unsigned flags, struct vol_volume **out)
 {
@@ -21,17 +70,19 @@ int vol_load(const char *path, unsigned flags, struct vol_volume **out)
 	vol = calloc(1, sizeof(*vol));
 	if (!vol)
 		return -ENOMEM;
+	if ((flags & VOL_LOAD_LUKS2) && !(flags & VOL_LOAD_READONLY))
+		return -EINVAL; /* a LUKS2 handle is never updated */
 	r = vol_device_open(path, (flags & VOL_LOAD_READONLY) ? 0 :
 				  VOL_DEV_WRITE | ((flags & VOL_LOAD_ONLINE) ? VOL_DEV_SHARED : 0) |
 				  ((flags & VOL_LOAD_LOCK_HELD) ? VOL_DEV_NOLOCK : 0),
 			    &vol->dev);
 	if (!r)
-		r = vol_header_read(vol->dev, &vol->md, vol->copy_state);
+		r = read_header(vol, flags);
 	if (!r && vol->dev->size < vol->md.data_offset + vol->md.data_size) {
 		vol_err("%s: device is smaller than the volume it holds (truncated?)", path);
 		r = -ENODEV;
 	}
-	if (!r)
+	if (!r && !vol->luks2)
 		r = vol_material_scan(vol->dev, &vol->md, vol->material_state);
 	if (r) {
 		vol_free(vol);
@@ -48,6 +99,13 @@ void vol_free(struct vol_volume *vol)
 	vol_device_close(vol->dev);
 	vol_wipe(vol, sizeof(*vol));
 	free(vol);
+}
+
+int vol_get_header_format(const struct vol_volume *vol)
+{
+	if (!vol)
+		return -EINVAL;
+	return vol->luks2 ? VOL_HEADER_LUKS2 : VOL_HEADER_VOLCRYPT;
 }
 
 int vol_get_info(const struct vol_volume *vol, struct vol_info *info)
@@ -175,8 +233,18 @@ out:
 int vol_unlock(struct vol_volume *vol, int slot, const char *pass, size_t pass_len,
 	       int *slot_out, struct vol_key **key_out)
 {
-	int r = vol_unlock_digest(vol, 0, slot, pass, pass_len, slot_out, key_out);
+	struct vol_luks2_slot where;
+	int r;
 
+	if (vol && vol->luks2) {
+		if (!pass)
+			return -EINVAL;
+		r = vol_luks2_unlock(vol->dev->path, slot, pass, pass_len, &where, key_out);
+		if (!r && slot_out)
+			*slot_out = where.slot;
+	} else {
+		r = vol_unlock_digest(vol, 0, slot, pass, pass_len, slot_out, key_out);
+	}
 	if (r == -EPERM)
 		vol_err("no key available with this passphrase");
 	return r;
@@ -186,5 +254,7 @@ int vol_key_verify(const struct vol_volume *vol, const struct vol_key *key)
 {
 	if (!vol || !key || key->len != vol->md.key_bytes)
 		return -EINVAL;
+	if (vol->luks2)
+		return vol_luks2_key_verify(vol->dev->path, key);
 	return vol_digest_verify(&vol->md.digest[0], key);
 }

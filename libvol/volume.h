@@ -12,6 +12,12 @@ struct vol_volume {
 	struct vol_metadata md;                      /* newest valid copy */
 	enum vol_copy_state copy_state[VOL_COPIES];
 	enum vol_copy_state material_state[VOL_KEYSLOTS][VOL_COPIES];
+	/*
+	 * A LUKS2 device loaded with VOL_LOAD_LUKS2: @md holds its geometry
+	 * only (no digest, no keyslots); unlocking and key checks go through
+	 * libcryptsetup (luks2.c), and every update is refused.
+	 */
+	int luks2;
 };
 
 /*

@@ -281,7 +281,8 @@ static int read_key(int fd, struct vol_key **key)
 }
 
 /*
- * The geometry comes from the header; the key must be this volume's.
+ * The geometry comes from the header (volcrypt's, or a LUKS2 header read
+ * through libvol); the key must be this volume's.
  * During a rekey the new key follows the first one on @key_fd.
  */
 static int load_volume(const char *target, int key_fd, const struct vol_key *key,
@@ -289,7 +290,7 @@ static int load_volume(const char *target, int key_fd, const struct vol_key *key
 		       struct vol_rekey_info *rekey)
 {
 	struct vol_volume *vol = NULL;
-	int r = vol_load(target, VOL_LOAD_READONLY, &vol);
+	int r = vol_load(target, VOL_LOAD_READONLY | VOL_LOAD_LUKS2, &vol);
 
 	if (r)
 		return fail(r, "%s", target);

@@ -57,6 +57,12 @@ for ss in 512 4096; do
 		failed=$((failed + 1))
 	fi
 done
+echo "== tests/bench/convert_time.sh (issue 7: LUKS2 conversion, metadata only)"
+ran=$((ran + 1))
+if ! "$(dirname "$0")/convert_time.sh" "$build/volcrypt" 3; then
+	echo "FAILED: convert_time.sh" >&2
+	failed=$((failed + 1))
+fi
 for ss in 512 4096; do
 	echo "== tests/bench/bench_fuse.sh (SECTOR_SIZE=$ss)"
 	ran=$((ran + 1))
