@@ -155,6 +155,9 @@ for ss in 512 4096; do
 	EXPECT_NAME="($ss) volcrypt open of a cryptsetup volume (fuse), written" expect_exit 0 \
 		write_plain "$limg"
 	key=$(luks_key "$limg" "$P1")
+	EXPECT_NAME="($ss) dump of a LUKS2 volume" expect_exit 4 vc dump "$limg"
+	check "($ss) dump says it is LUKS2 and what to use" \
+		grep -q "a LUKS2 volume: 'volcrypt open' maps it" "$ERR"
 	EXPECT_NAME="convert --from-luks2 of a luksFormat volume ($ss)" expect_exit 0 \
 		conv "$limg" --from-luks2 --key-file "$P1"
 	check_eq "($ss) volume key = the LUKS2 key" "$(volume_key "$limg" "$P1")" "$key"
