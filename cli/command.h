@@ -33,5 +33,6 @@ int cmd_open(const struct cli_opts *opts);
 int cmd_close(const struct cli_opts *opts);
 int cmd_status(const struct cli_opts *opts);
 int cmd_home(const struct cli_opts *opts);
+int cmd_tab(const struct cli_opts *opts);
 
 #endif /* VOLCRYPT_COMMAND_H */

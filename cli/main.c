@@ -61,6 +61,9 @@ static const struct command commands[] = {
 	{ "home", "ACTION", 1, OPTSET_HOME | OPTSET_KEY_FILE | OPTSET_KDF,
 	  "Layered home directories: setup, unlock, lock, status or migrate.",
 	  cmd_home, 0 },
+	{ "tab", "ACTION [NAME|DIR]", 1, OPTSET_TAB | OPTSET_KEY_FILE | OPTSET_MAP,
+	  "/etc/volcrypttab: list, device NAME, open NAME, close NAME, generate DIR.",
+	  cmd_tab, 1 },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -43,6 +43,8 @@ enum option_id {
 	OPT_VOLUME,
 	OPT_LAYER,
 	OPT_HOME,
+	OPT_TAB,
+	OPT_INITRAMFS,
 };
 
 struct option_spec {
@@ -91,6 +93,9 @@ static const struct option_spec option_table[] = {
 	{ "layer", OPT_LAYER, OPTSET_HOME, "LAYER", "per-file layer: fscrypt (default) or ecryptfs" },
 	{ "home", OPT_HOME, OPTSET_HOME, "DIR",
 	  "the home directory (default: the user's, from the passwd database)" },
+	{ "tab", OPT_TAB, OPTSET_TAB, "FILE", "the table to read (default /etc/volcrypttab)" },
+	{ "initramfs", OPT_INITRAMFS, OPTSET_TAB, NULL,
+	  "list: only the entries the initramfs opens" },
 	{ "force", OPT_FORCE, OPTSET_FORCE, NULL, "override the safety check" },
 	{ "batch", OPT_BATCH, OPTSET_COMMON, NULL, "never ask for confirmation" },
 	{ "json", OPT_JSON, OPTSET_COMMON, NULL, "machine-readable output on stdout" },
@@ -301,6 +306,8 @@ static int apply_option(enum option_id id, const char *arg, struct cli_opts *opt
 	case OPT_VOLUME:	opts->volume = arg; return 0;
 	case OPT_LAYER:		return option_layer(arg, &opts->layer);
 	case OPT_HOME:		opts->home = arg; return 0;
+	case OPT_TAB:		opts->tab = arg; return 0;
+	case OPT_INITRAMFS:	opts->initramfs = true; return 0;
 	case OPT_ITER_TIME:
 		return option_u32("--iter-time", arg, &kdf->iter_time_ms);
 	case OPT_PBKDF_MEMORY:

@@ -27,6 +27,7 @@ enum option_set {
 	OPTSET_MAP = 1u << 7,		/* --backend, --read-only, --allow-discards */
 	OPTSET_REKEY = 1u << 8,		/* --keep-key-file, --resume, --chunk-size */
 	OPTSET_HOME = 1u << 9,		/* --user, --volume, --layer, --home */
+	OPTSET_TAB = 1u << 10,		/* --tab, --initramfs */
 };
 
 /* Passphrases a rekey may carry over besides the one that unlocks. */
@@ -70,6 +71,9 @@ struct cli_opts {
 	const char *volume;
 	enum vol_home_layer layer;	/* 0 when not given */
 	const char *home;
+
+	const char *tab;		/* volcrypttab path (default /etc/volcrypttab) */
+	bool initramfs;			/* tab list: the initramfs entries only */
 };
 
 enum parse_result {
