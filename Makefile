@@ -16,6 +16,9 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# Boot integration: where initramfs-tools and systemd look, whatever PREFIX is.
+INITRAMFSDIR ?= /usr/share/initramfs-tools
+SYSTEMDGENDIR ?= /usr/lib/systemd/system-generators
 DESTDIR      ?=
 
 CC           ?= gcc
@@ -234,11 +237,23 @@ install: lib cli
 	install -m 0644 libvol/libvol.h $(DESTDIR)$(INCLUDEDIR)/libvol.h
 	install -m 0644 $(BUILD)/libvol.pc $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc
 	install -m 0644 docs/volcrypt.8 $(DESTDIR)$(MANDIR)/man8/volcrypt.8
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(INITRAMFSDIR)/hooks \
+		$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top $(DESTDIR)$(SYSTEMDGENDIR)
+	install -m 0644 docs/volcrypttab.5 $(DESTDIR)$(MANDIR)/man5/volcrypttab.5
+	@mkdir -p $(BUILD)/boot
+	sed 's|@BINDIR@|$(BINDIR)|g' boot/initramfs-tools/hooks/volcrypt >$(BUILD)/boot/hook
+	install -m 0755 $(BUILD)/boot/hook $(DESTDIR)$(INITRAMFSDIR)/hooks/volcrypt
+	install -m 0755 boot/initramfs-tools/scripts/local-top/volcrypt \
+		$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/volcrypt
+	sed 's|@BINDIR@|$(BINDIR)|g' boot/systemd/volcrypt-generator >$(BUILD)/boot/generator
+	install -m 0755 $(BUILD)/boot/generator $(DESTDIR)$(SYSTEMDGENDIR)/volcrypt-generator
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/volcrypt $(DESTDIR)$(BINDIR)/volcrypt-fused $(DESTDIR)$(LIBDIR)/libvol.so* \
 	      $(DESTDIR)$(INCLUDEDIR)/libvol.h $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc \
-	      $(DESTDIR)$(MANDIR)/man8/volcrypt.8
+	      $(DESTDIR)$(MANDIR)/man8/volcrypt.8 $(DESTDIR)$(MANDIR)/man5/volcrypttab.5 \
+	      $(DESTDIR)$(INITRAMFSDIR)/hooks/volcrypt $(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/volcrypt \
+	      $(DESTDIR)$(SYSTEMDGENDIR)/volcrypt-generator
 
 clean:
 	rm -rf $(BUILD)

@@ -116,16 +116,24 @@ int tty_ask(const char *prompt, bool echo, struct secret *answer)
 	fd = open_terminal();
 	if (fd < 0)
 		return fd;
+	/*
+	 * Echo off before the prompt shows: whatever is typed once it is
+	 * visible is kept (TCSAFLUSH drops only what came before), so the
+	 * prompt is a safe point for a program at the other end (a serial
+	 * console driven by a test) to start typing.
+	 */
+	err = echo ? 0 : echo_disable(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	err = fd_write_all(fd, prompt, strlen(prompt));
-	if (!err && !echo)
-		err = echo_disable(fd);
-	if (!err) {
+	if (!err)
 		err = secret_read_fd(answer, fd, SECRET_READ_LINE);
-		if (!echo) {
-			echo_restore(fd);
-			/* The user's Enter was not echoed either. */
-			fd_write_all(fd, "\n", 1);
-		}
+	if (!echo) {
+		echo_restore(fd);
+		/* The user's Enter was not echoed either. */
+		fd_write_all(fd, "\n", 1);
 	}
 	close(fd);
 	return err;

@@ -174,13 +174,14 @@ int tab_parse_line(const char *line, struct tab_entry *e, char *why, size_t why_
 	char buf[VOLCRYPTTAB_LINE_MAX], *field[FIELDS_MAX];
 	int n, r;
 
+	line += strspn(line, BLANKS);
+	if (!*line || *line == '#')
+		return 0;
 	if ((size_t)snprintf(buf, sizeof(buf), "%s", line) >= sizeof(buf))
 		return bad(why, why_len, "%s", "line too long");
 	if (split_fields(buf, field, &n))
 		return bad(why, why_len, "%s", "too many fields (expected NAME DEVICE "
 			   "[KEY-FILE [OPTIONS]])");
-	if (n == 0 || field[0][0] == '#')
-		return 0;
 	r = check_fields(field, n, why, why_len);
 	if (!r && n > 3)
 		r = parse_options(field[3], &t, why, why_len);
