@@ -33,8 +33,10 @@ DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux
 # The VM tests boot Debian's kernel under qemu with these in an initramfs.
 # libecryptfs1 and acl: ecryptfs-utils' kernel tests (tests/vm/ecryptfs_tests_build.sh
 # fetches their source with apt-get source and builds them; t_ecryptfs_kernel.sh).
+# initramfs-tools and udev: the boot test builds a real initramfs with our hook.
 DEB_VM_PKGS    := qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
-	cryptsetup-bin dmsetup keyutils kmod cpio zstd libecryptfs1 libnss3 acl
+	cryptsetup-bin dmsetup keyutils kmod cpio zstd libecryptfs1 libnss3 acl \
+	initramfs-tools udev
 DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS) $(DEB_VM_PKGS)
 
 LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup fuse3 libkeyutils
@@ -77,7 +79,7 @@ TEST_LIBS     := $(call pc_libs,$(TEST_PKGS) $(LIB_PKGS)) -pthread
 
 KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1)
 
-.PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests vm-tests \
+.PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests vm-tests boot-tests \
 	fuzz fuzz-smoke bench demo clean
 .DELETE_ON_ERROR:
 # Keep the sanitizer objects between test links.
@@ -169,9 +171,14 @@ fuzz: $(FUZZ_BIN)
 fuzz-smoke: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do tests/fuzz/run.sh $$f 20 || exit 1; done
 
-# Boots Debian's kernel under qemu (TCG) with our binaries in an initramfs.
+# Boots Debian's kernel under qemu (TCG) with our binaries in an initramfs,
+# then the boot test: mkinitramfs with our hook, the root on a volume.
 vm-tests: all
 	@tests/vm/run.sh $(BUILD)
+	@tests/vm/boot/run.sh $(BUILD)
+
+boot-tests: all
+	@tests/vm/boot/run.sh $(BUILD)
 
 check: deps
 	$(MAKE) all

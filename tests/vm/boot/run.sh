@@ -54,7 +54,9 @@ check() {
 
 [ $# = 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd) || die "no build directory $1"
-[ -x "$BUILD/volcrypt" ] && [ -f "$BUILD/libvol.so.1" ] || die "$BUILD/volcrypt is not built: run make"
+if [ ! -x "$BUILD/volcrypt" ] || [ ! -f "$BUILD/libvol.so.1" ]; then
+	die "$BUILD/volcrypt is not built: run make"
+fi
 [ "$(id -u)" = 0 ] || die "the boot test needs root (loop devices, fuse, mkinitramfs)"
 
 newest_kernel() {
@@ -76,8 +78,9 @@ missing() {
 }
 if [ -n "$(missing)" ]; then
 	echo "boot: missing: $(missing | paste -sd' '); installing ${PKGS[*]}"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PKGS[@]}" >/dev/null ||
+	if ! apt-get update -qq || ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PKGS[@]}" >/dev/null; then
 		die "apt-get install ${PKGS[*]} failed"
+	fi
 	[ -z "$(missing)" ] || die "still missing: $(missing | paste -sd' ')"
 fi
 export PATH=/usr/sbin:/sbin:$PATH
