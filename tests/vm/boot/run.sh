@@ -197,9 +197,10 @@ boot() {
 	echo "boot: $name: ${BOOT_S} s of wall time (serial.py exit $rc)"
 	return $rc
 }
-# mount_time LOG: the kernel's time stamp of the root's ext4 mount.
+# mount_time LOG [WHAT]: the kernel's time stamp of the root's ext4 mount
+# (WHAT=initramfs: of the start of the initramfs's /init).
 mount_time() {
-	sed -n 's/^boot-test: mount \[ *\([0-9.]*\)\].*/\1/p' "$1" | head -n1
+	sed -n "s/^boot-test: ${2:-mount} \\[ *\\([0-9.]*\\)\\].*/\\1/p" "$1" | head -n1
 }
 
 ROOT_APPEND="root=/dev/mapper/$NAME rootfstype=ext4"
@@ -244,8 +245,14 @@ timing_boot() {             # timing_boot KIND ROUND
 	boot "$kind-$r" "$initrd" "$disk" "$append panic=-1" --fail "$BOOT_FAILED" \
 		--expect "boot-test: marker $MARKER" --expect 'boot-test: done' || return 1
 	t=$(mount_time "$W/serial-$kind-$r.log")
-	[ -n "$t" ] || return 1
+	t_init=$(mount_time "$W/serial-$kind-$r.log" initramfs)
+	[ -n "$t" ] && [ -n "$t_init" ] || return 1
 	TIMES[$kind]+="$t "
+	TIMES[$kind-initramfs]+="$(awk -v a="$t_init" -v b="$t" 'BEGIN { printf "%.3f", b - a }') "
+	t_dm=$(mount_time "$W/serial-$kind-$r.log" dm)
+	if [ -n "$t_dm" ]; then
+		TIMES[$kind-dm]+="$(awk -v a="$t_dm" -v b="$t" 'BEGIN { printf "%.3f", b - a }') "
+	fi
 }
 check "boot with a key file inside the initramfs: no prompt, marker read" timing_boot key 1
 check "... and no passphrase was asked" eval "! grep -q 'Enter passphrase' '$W/serial-key-1.log'"
@@ -276,6 +283,13 @@ echo "boot:   volcrypt, key file, kernel target:  $(summary key)"
 echo "boot:   volcrypt, key file, dm-crypt:       $(summary keydm)"
 echo "boot:   plain disk, no volcrypt:            $(summary plain)"
 echo "boot:   volcrypt, passphrase typed (serial.py answers at once): $(mount_time "$W/serial-right.log") s"
+echo "boot: of which initramfs /init start -> root mounted:"
+echo "boot:   volcrypt, key file, kernel target:  $(summary key-initramfs)"
+echo "boot:   volcrypt, key file, dm-crypt:       $(summary keydm-initramfs)"
+echo "boot:   plain disk, no volcrypt:            $(summary plain-initramfs)"
+echo "boot: of which device-mapper loaded (by volcrypt's boot script) -> root mounted:"
+echo "boot:   volcrypt, key file, kernel target:  $(summary key-dm)"
+echo "boot:   volcrypt, key file, dm-crypt:       $(summary keydm-dm)"
 echo "boot: took $(($(date +%s) - t_start)) s"
 echo "boot: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -95,7 +95,9 @@ class Console:
             data, self.pending = data[:cut], data[cut:]
         else:
             self.pending = b""
-        data = ESCAPES.sub(b"", data.replace(b"\r", b""))
+        # A terminal reset (ESC c) starts a new screen: a new line here.
+        data = ESCAPES.sub(lambda m: b"\n" if m.group() == b"\x1bc" else b"",
+                           data.replace(b"\r", b""))
         self.out.write(data)
         self.out.flush()
         self.seen += data
