@@ -6,6 +6,7 @@
  * (panic, rescue shell, nofail) -- the same contract as `open`.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -165,41 +166,60 @@ static int tab_generate(const struct cli_opts *opts, const struct volcrypttab *t
 	return status ? status : tab_units_write(tab, tab_path(opts), opts->file, self);
 }
 
+enum tab_action { TAB_LIST, TAB_DEVICE, TAB_OPEN, TAB_CLOSE, TAB_GENERATE, TAB_ACTIONS };
+
+static const char *const action_names[TAB_ACTIONS] = {
+	[TAB_LIST] = "list", [TAB_DEVICE] = "device", [TAB_OPEN] = "open",
+	[TAB_CLOSE] = "close", [TAB_GENERATE] = "generate",
+};
+
+static bool takes_entry(enum tab_action a)
+{
+	return a == TAB_DEVICE || a == TAB_OPEN || a == TAB_CLOSE;
+}
+
+static int run_action(enum tab_action a, const struct cli_opts *opts,
+		      const struct volcrypttab *tab)
+{
+	const struct tab_entry *e = NULL;
+	int status = takes_entry(a) ? find_entry(opts, tab, &e) : 0;
+
+	if (status)
+		return status;
+	switch (a) {
+	case TAB_LIST:		return tab_list(opts, tab);
+	case TAB_DEVICE:	return tab_device(e);
+	case TAB_OPEN:		return tab_open(opts, e);
+	case TAB_CLOSE:		return tab_close(opts, e);
+	case TAB_GENERATE:	return tab_generate(opts, tab);
+	case TAB_ACTIONS:	break;
+	}
+	return report_error(-EINVAL, "tab", "internal error: action %d", (int)a);
+}
+
 int cmd_tab(const struct cli_opts *opts)
 {
-	static const char *const actions[] = { "list", "device", "open", "close", "generate" };
-	const char *action = opts->target;
-	const struct tab_entry *e = NULL;
 	struct volcrypttab tab;
-	size_t a;
+	enum tab_action a;
 	int status;
 
-	for (a = 0; a < sizeof(actions) / sizeof(actions[0]); a++)
-		if (!strcmp(action, actions[a]))
+	for (a = 0; a < TAB_ACTIONS; a++)
+		if (!strcmp(opts->target, action_names[a]))
 			break;
-	if (a == sizeof(actions) / sizeof(actions[0]))
+	if (a == TAB_ACTIONS)
 		return report_error(-EINVAL, "tab", "unknown action '%s' (list, device, open, "
-				    "close or generate)", action);
-	if ((a == 0 && opts->file) || (a != 0 && opts->initramfs))
+				    "close or generate)", opts->target);
+	if ((a == TAB_LIST && opts->file) || (a != TAB_LIST && opts->initramfs))
 		return report_error(-EINVAL, "tab", "usage: tab list [--initramfs] | tab "
 				    "device|open|close NAME | tab generate DIR");
 	/* No table: nothing for the generator to do (systemd runs it on every boot). */
-	if (a == 4 && !opts->tab && access(VOLCRYPTTAB_DEFAULT, F_OK) && errno == ENOENT)
+	if (a == TAB_GENERATE && !opts->tab && access(VOLCRYPTTAB_DEFAULT, F_OK) &&
+	    errno == ENOENT)
 		return 0;
 	status = tab_load(tab_path(opts), &tab);
 	if (status)
 		return status;
-	if (a >= 1 && a <= 3)
-		status = find_entry(opts, &tab, &e);
-	if (!status) {
-		switch (a) {
-		case 0: status = tab_list(opts, &tab); break;
-		case 1: status = tab_device(e); break;
-		case 2: status = tab_open(opts, e); break;
-		case 3: status = tab_close(opts, e); break;
-		default: status = tab_generate(opts, &tab); break;
-		}
-	}
+	status = run_action(a, opts, &tab);
 	tab_free(&tab);
 	return status;
 }

@@ -237,7 +237,7 @@ check "... and the root was never mounted" eval "! grep -q '^boot-test: marker' 
 # order with VOLCRYPT_BOOT_REPEAT=N (1): the host's load moves the figures.
 declare -A TIMES=()
 timing_boot() {             # timing_boot KIND ROUND
-	local kind=$1 r=$2 initrd=$W/$1.img disk=$W/disk.img append=$ROOT_APPEND t
+	local kind=$1 r=$2 initrd=$W/$1.img disk=$W/disk.img append=$ROOT_APPEND t t_init t_dm
 	if [ "$kind" = plain ]; then
 		disk=$W/plaindisk.img
 		append="root=/dev/vda rootfstype=ext4"
