@@ -16,6 +16,9 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# Boot integration: where initramfs-tools and systemd look, whatever PREFIX is.
+INITRAMFSDIR ?= /usr/share/initramfs-tools
+SYSTEMDGENDIR ?= /usr/lib/systemd/system-generators
 DESTDIR      ?=
 
 CC           ?= gcc
@@ -30,8 +33,10 @@ DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux
 # The VM tests boot Debian's kernel under qemu with these in an initramfs.
 # libecryptfs1 and acl: ecryptfs-utils' kernel tests (tests/vm/ecryptfs_tests_build.sh
 # fetches their source with apt-get source and builds them; t_ecryptfs_kernel.sh).
+# initramfs-tools and udev: the boot test builds a real initramfs with our hook.
 DEB_VM_PKGS    := qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
-	cryptsetup-bin dmsetup keyutils kmod cpio zstd libecryptfs1 libnss3 acl
+	cryptsetup-bin dmsetup keyutils kmod cpio zstd libecryptfs1 libnss3 acl \
+	initramfs-tools udev
 DEB_PKGS       := $(DEB_BUILD_PKGS) $(DEB_TEST_PKGS) $(DEB_VM_PKGS)
 
 LIB_PKGS  := libgcrypt blkid devmapper libcryptsetup fuse3 libkeyutils
@@ -74,7 +79,7 @@ TEST_LIBS     := $(call pc_libs,$(TEST_PKGS) $(LIB_PKGS)) -pthread
 
 KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1)
 
-.PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests vm-tests \
+.PHONY: all lib cli module install uninstall deps check unit unit-asan cli-tests vm-tests boot-tests \
 	fuzz fuzz-smoke bench demo clean
 .DELETE_ON_ERROR:
 # Keep the sanitizer objects between test links.
@@ -166,9 +171,14 @@ fuzz: $(FUZZ_BIN)
 fuzz-smoke: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do tests/fuzz/run.sh $$f 20 || exit 1; done
 
-# Boots Debian's kernel under qemu (TCG) with our binaries in an initramfs.
+# Boots Debian's kernel under qemu (TCG) with our binaries in an initramfs,
+# then the boot test: mkinitramfs with our hook, the root on a volume.
 vm-tests: all
 	@tests/vm/run.sh $(BUILD)
+	@tests/vm/boot/run.sh $(BUILD)
+
+boot-tests: all
+	@tests/vm/boot/run.sh $(BUILD)
 
 check: deps
 	$(MAKE) all
@@ -234,11 +244,23 @@ install: lib cli
 	install -m 0644 libvol/libvol.h $(DESTDIR)$(INCLUDEDIR)/libvol.h
 	install -m 0644 $(BUILD)/libvol.pc $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc
 	install -m 0644 docs/volcrypt.8 $(DESTDIR)$(MANDIR)/man8/volcrypt.8
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(INITRAMFSDIR)/hooks \
+		$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top $(DESTDIR)$(SYSTEMDGENDIR)
+	install -m 0644 docs/volcrypttab.5 $(DESTDIR)$(MANDIR)/man5/volcrypttab.5
+	@mkdir -p $(BUILD)/boot
+	sed 's|@BINDIR@|$(BINDIR)|g' boot/initramfs-tools/hooks/volcrypt >$(BUILD)/boot/hook
+	install -m 0755 $(BUILD)/boot/hook $(DESTDIR)$(INITRAMFSDIR)/hooks/volcrypt
+	install -m 0755 boot/initramfs-tools/scripts/local-top/volcrypt \
+		$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/volcrypt
+	sed 's|@BINDIR@|$(BINDIR)|g' boot/systemd/volcrypt-generator >$(BUILD)/boot/generator
+	install -m 0755 $(BUILD)/boot/generator $(DESTDIR)$(SYSTEMDGENDIR)/volcrypt-generator
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/volcrypt $(DESTDIR)$(BINDIR)/volcrypt-fused $(DESTDIR)$(LIBDIR)/libvol.so* \
 	      $(DESTDIR)$(INCLUDEDIR)/libvol.h $(DESTDIR)$(PKGCONFIGDIR)/libvol.pc \
-	      $(DESTDIR)$(MANDIR)/man8/volcrypt.8
+	      $(DESTDIR)$(MANDIR)/man8/volcrypt.8 $(DESTDIR)$(MANDIR)/man5/volcrypttab.5 \
+	      $(DESTDIR)$(INITRAMFSDIR)/hooks/volcrypt $(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/volcrypt \
+	      $(DESTDIR)$(SYSTEMDGENDIR)/volcrypt-generator
 
 clean:
 	rm -rf $(BUILD)

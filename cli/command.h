@@ -34,5 +34,6 @@ int cmd_close(const struct cli_opts *opts);
 int cmd_status(const struct cli_opts *opts);
 int cmd_home(const struct cli_opts *opts);
 int cmd_convert(const struct cli_opts *opts);
+int cmd_tab(const struct cli_opts *opts);
 
 #endif /* VOLCRYPT_COMMAND_H */

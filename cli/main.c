@@ -5,6 +5,7 @@
  * the commands live in cmd_*.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include "exit_codes.h"
 #include "options.h"
 #include "report.h"
+#include "target.h"
 
 #ifndef VOLCRYPT_VERSION
 #define VOLCRYPT_VERSION "unknown"
@@ -62,6 +64,9 @@ static const struct command commands[] = {
 	{ "convert", "TARGET", 1, OPTSET_CONVERT | OPTSET_KEY_FILE | OPTSET_KDF,
 	  "Turn TARGET into a LUKS2 volume or back, in place (--to-luks2, --from-luks2).",
 	  cmd_convert, 0 },
+	{ "tab", "ACTION [NAME|DIR]", 1, OPTSET_TAB | OPTSET_KEY_FILE | OPTSET_MAP,
+	  "/etc/volcrypttab: list, device NAME, open NAME, close NAME, generate DIR.",
+	  cmd_tab, 1 },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -136,10 +141,30 @@ static int run_global_option(const char *arg)
 			    arg);
 }
 
+/*
+ * A TARGET may name a volume by its UUID ("UUID=..."): every command that
+ * takes one sees the device path instead (and records it, e.g. as a
+ * mapping's target).  NAME arguments are never resolved.
+ */
+static int resolve_target(const struct command *cmd, struct cli_opts *opts,
+			  char path[PATH_MAX])
+{
+	int status;
+
+	if (!opts->target || strncmp(cmd->args, "TARGET", 6))
+		return 0;
+	status = target_resolve(opts->target, path, PATH_MAX);
+	if (!status)
+		opts->target = path;
+	return status;
+}
+
 static int dispatch(int argc, char **argv)
 {
+	static char target[PATH_MAX];
 	const struct command *cmd;
 	struct cli_opts opts;
+	int status;
 
 	if (argc < 2)
 		return report_error(-EINVAL, NULL, "missing COMMAND (see 'volcrypt --help')");
@@ -158,7 +183,8 @@ static int dispatch(int argc, char **argv)
 		break;
 	}
 	report_set_debug(opts.debug);
-	return cmd->run(&opts);
+	status = resolve_target(cmd, &opts, target);
+	return status ? status : cmd->run(&opts);
 }
 
 /*

@@ -45,6 +45,8 @@ enum option_id {
 	OPT_HOME,
 	OPT_TO_LUKS2,
 	OPT_FROM_LUKS2,
+	OPT_TAB,
+	OPT_INITRAMFS,
 };
 
 struct option_spec {
@@ -97,6 +99,9 @@ static const struct option_spec option_table[] = {
 	{ "layer", OPT_LAYER, OPTSET_HOME, "LAYER", "per-file layer: fscrypt (default) or ecryptfs" },
 	{ "home", OPT_HOME, OPTSET_HOME, "DIR",
 	  "the home directory (default: the user's, from the passwd database)" },
+	{ "tab", OPT_TAB, OPTSET_TAB, "FILE", "the table to read (default /etc/volcrypttab)" },
+	{ "initramfs", OPT_INITRAMFS, OPTSET_TAB, NULL,
+	  "list: only the entries the initramfs opens" },
 	{ "force", OPT_FORCE, OPTSET_FORCE, NULL, "override the safety check" },
 	{ "batch", OPT_BATCH, OPTSET_COMMON, NULL, "never ask for confirmation" },
 	{ "json", OPT_JSON, OPTSET_COMMON, NULL, "machine-readable output on stdout" },
@@ -309,6 +314,8 @@ static int apply_option(enum option_id id, const char *arg, struct cli_opts *opt
 	case OPT_HOME:		opts->home = arg; return 0;
 	case OPT_TO_LUKS2:	opts->to_luks2 = true; return 0;
 	case OPT_FROM_LUKS2:	opts->from_luks2 = true; return 0;
+	case OPT_TAB:		opts->tab = arg; return 0;
+	case OPT_INITRAMFS:	opts->initramfs = true; return 0;
 	case OPT_ITER_TIME:
 		return option_u32("--iter-time", arg, &kdf->iter_time_ms);
 	case OPT_PBKDF_MEMORY:

@@ -28,6 +28,7 @@ enum option_set {
 	OPTSET_REKEY = 1u << 8,		/* --keep-key-file, --resume, --chunk-size */
 	OPTSET_HOME = 1u << 9,		/* --user, --volume, --layer, --home */
 	OPTSET_CONVERT = 1u << 10,	/* --to-luks2, --from-luks2 (and --keep-key-file) */
+	OPTSET_TAB = 1u << 11,		/* --tab, --initramfs */
 };
 
 /* Passphrases a rekey or a conversion may carry over besides the one that unlocks. */
@@ -74,6 +75,8 @@ struct cli_opts {
 
 	bool to_luks2;
 	bool from_luks2;
+	const char *tab;		/* volcrypttab path (default /etc/volcrypttab) */
+	bool initramfs;			/* tab list: the initramfs entries only */
 };
 
 enum parse_result {

@@ -89,23 +89,51 @@ bool tty_interactive(void)
 	return isatty(STDIN_FILENO);
 }
 
+/*
+ * The controlling terminal; else, when there is none (ENXIO: early boot,
+ * where the initramfs runs us on the console without making it our
+ * controlling terminal), stdin if it is a terminal.
+ */
+static int open_terminal(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	const char *name;
+
+	if (fd >= 0 || errno != ENXIO || !isatty(STDIN_FILENO))
+		return fd < 0 ? -errno : fd;
+	/* Reopened read-write: stdin itself may be read-only. */
+	name = ttyname(STDIN_FILENO);
+	fd = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? -errno : fd;
+}
+
 int tty_ask(const char *prompt, bool echo, struct secret *answer)
 {
 	int fd, err;
 
-	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	fd = open_terminal();
 	if (fd < 0)
-		return -errno;
+		return fd;
+	/*
+	 * Echo off before the prompt shows: whatever is typed once it is
+	 * visible is kept (TCSAFLUSH drops only what came before), so the
+	 * prompt is a safe point for a program at the other end (a serial
+	 * console driven by a test) to start typing.
+	 */
+	err = echo ? 0 : echo_disable(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	err = fd_write_all(fd, prompt, strlen(prompt));
-	if (!err && !echo)
-		err = echo_disable(fd);
-	if (!err) {
+	if (!err)
 		err = secret_read_fd(answer, fd, SECRET_READ_LINE);
-		if (!echo) {
-			echo_restore(fd);
-			/* The user's Enter was not echoed either. */
-			fd_write_all(fd, "\n", 1);
-		}
+	if (!echo) {
+		echo_restore(fd);
+		/* The user's Enter was not echoed either. */
+		fd_write_all(fd, "\n", 1);
 	}
 	close(fd);
 	return err;

@@ -526,6 +526,20 @@ struct vol_mapping_info {
 int vol_name_check(const char *name);
 
 /**
+ * vol_find_uuid() - the block device that holds the volume @uuid.
+ * @uuid:     textual UUID (8-4-4-4-12 hex digits, either case).
+ * @path:     receives "/dev/NAME".
+ *
+ * libblkid does not know the volcrypt format, so this scans every block
+ * device in /sys/class/block (read-only, no lock) for a metadata copy
+ * that decodes and names @uuid.  Returns 0, -EINVAL (not a UUID),
+ * -ENOENT (no such volume), -ENOTUNIQ (two devices hold it: a copied
+ * disk), -ERANGE (@path_len too small) or another -errno; the reason is
+ * logged.
+ */
+int vol_find_uuid(const char *uuid, char *path, size_t path_len);
+
+/**
  * vol_activate() - maps the data area of @vol, unlocked with @key, as a
  * block device called @name.  -EEXIST if @name is in use, -EBUSY if the
  * volume is already mapped, -ENODEV if the requested backend is not
