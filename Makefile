@@ -29,7 +29,7 @@ BUILD        := build
 DEB_BUILD_PKGS := build-essential pkg-config libgcrypt20-dev libblkid-dev \
 	libdevmapper-dev libcryptsetup-dev libjson-c-dev libfuse3-dev libkeyutils-dev
 DEB_TEST_PKGS  := check libssl-dev clang libclang-rt-14-dev e2fsprogs util-linux \
-	openssl python3 perl coreutils fuse3 fio rsync attr acl squashfs-tools findutils
+	openssl python3 perl coreutils fuse3 fio rsync attr acl squashfs-tools findutils systemd
 # The VM tests boot Debian's kernel under qemu with these in an initramfs.
 # libecryptfs1 and acl: ecryptfs-utils' kernel tests (tests/vm/ecryptfs_tests_build.sh
 # fetches their source with apt-get source and builds them; t_ecryptfs_kernel.sh).

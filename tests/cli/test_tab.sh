@@ -94,15 +94,14 @@ check "... runs after its device and before cryptsetup.target" \
 	eval "grep -qx 'BindsTo=dev-sdb1.device' '$u' && grep -qx 'After=dev-sdb1.device' '$u' && grep -qx 'Before=cryptsetup.target' '$u'"
 check "device unit names are escaped as systemd-escape --path does" \
 	grep -qxF 'BindsTo=dev-disk-by\x2did-x\x2dy.device' "$GEN/volcrypt@swap.service"
-if command -v systemd-escape >/dev/null; then
+require_tool systemd-escape &&
 	check "... (systemd-escape agrees)" \
 		test "$(systemd-escape --path /dev/disk/by-id/x-y)" = 'dev-disk-by\x2did-x\x2dy'
-fi
 check "without a key file systemd's password agent asks, up to tries times" \
 	grep -qF "systemd-ask-password --id=volcrypt:swap \"Passphrase for swap (/dev/disk/by-id/x-y):\" | $VC tab open swap --tab $TAB && exit 0" \
 	"$GEN/volcrypt@swap.service"
 check "nofail: not before cryptsetup.target" eval "! grep -q '^Before=cryptsetup.target' '$GEN/volcrypt@opt.service'"
-if command -v systemd-analyze >/dev/null; then
+if require_tool systemd-analyze; then
 	systemd-analyze verify --man=no "$u" "$GEN/volcrypt@swap.service" >"$T/verify.out" 2>&1
 	# The device units it names do not exist here; nothing else may be wrong.
 	check "systemd-analyze verify finds nothing wrong in the units" \
