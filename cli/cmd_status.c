@@ -11,15 +11,15 @@
 static int status_one(const struct cli_opts *opts)
 {
 	struct vol_mapping_info m;
-	struct vol_rekey_info rk;
+	struct mapping_header h;
 	int r = vol_mapping_get(opts->target, &m);
 
 	if (r)
 		return report_lib_error(r, opts->target);
-	mapping_rekey_state(&m, &rk);
+	mapping_header_read(&m, &h);
 	if (opts->json)
-		return json_out_print(mapping_json(&m, &rk), JSON_OUT_PLAIN);
-	mapping_print(&m, &rk, stdout);
+		return json_out_print(mapping_json(&m, &h), JSON_OUT_PLAIN);
+	mapping_print(&m, &h, stdout);
 	return 0;
 }
 
@@ -36,15 +36,15 @@ static int status_all(const struct cli_opts *opts)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct vol_mapping_info m;
-		struct vol_rekey_info rk;
+		struct mapping_header h;
 
 		if (vol_mapping_get(names[i], &m))
 			continue; /* vanished between the listing and now */
-		mapping_rekey_state(&m, &rk);
+		mapping_header_read(&m, &h);
 		if (opts->json)
-			json_out_append(arr, mapping_json(&m, &rk));
+			json_out_append(arr, mapping_json(&m, &h));
 		else
-			mapping_print(&m, &rk, stdout);
+			mapping_print(&m, &h, stdout);
 	}
 	vol_mapping_list_free(names, n);
 	if (opts->json)

@@ -8,19 +8,27 @@
 #include "mapping_out.h"
 #include "progress.h"
 
-void mapping_rekey_state(const struct vol_mapping_info *m, struct vol_rekey_info *rk)
+void mapping_header_read(const struct vol_mapping_info *m, struct mapping_header *h)
 {
 	struct vol_volume *vol = NULL;
 
-	memset(rk, 0, sizeof(*rk));
+	memset(h, 0, sizeof(*h));
+	if (m->stale)
+		return;
 	/* The header says how far a rekey is (committed about once a second). */
-	if (!m->stale && !vol_load(m->target, VOL_LOAD_READONLY, &vol))
-		vol_get_rekey_info(vol, rk);
+	if (!vol_load(m->target, VOL_LOAD_READONLY, &vol)) {
+		h->format = "volcrypt";
+		vol_get_rekey_info(vol, &h->rekey);
+	} else if (!vol_load(m->target, VOL_LOAD_READONLY | VOL_LOAD_LUKS2, &vol) &&
+		   vol_get_header_format(vol) == VOL_HEADER_LUKS2) {
+		h->format = "luks2";
+	}
 	vol_free(vol);
 }
 
-struct json_object *mapping_json(const struct vol_mapping_info *m, const struct vol_rekey_info *rk)
+struct json_object *mapping_json(const struct vol_mapping_info *m, const struct mapping_header *h)
 {
+	const struct vol_rekey_info *rk = h ? &h->rekey : NULL;
 	struct json_object *o = json_out_object();
 
 	json_out_set_string(o, "name", m->name);
@@ -33,6 +41,8 @@ struct json_object *mapping_json(const struct vol_mapping_info *m, const struct 
 	json_out_set(o, "read_only", json_object_new_boolean(m->read_only));
 	json_out_set_int(o, "pid", m->pid);
 	json_out_set(o, "stale", json_object_new_boolean(m->stale));
+	if (h && h->format)
+		json_out_set_string(o, "format", h->format);
 	if (rk && rk->running) {
 		struct json_object *r = json_out_object();
 
@@ -44,13 +54,17 @@ struct json_object *mapping_json(const struct vol_mapping_info *m, const struct 
 	return o;
 }
 
-void mapping_print(const struct vol_mapping_info *m, const struct vol_rekey_info *rk, FILE *out)
+void mapping_print(const struct vol_mapping_info *m, const struct mapping_header *h, FILE *out)
 {
+	const struct vol_rekey_info *rk = h ? &h->rekey : NULL;
+
 	fprintf(out, "%s is %s.\n", m->name, m->stale ? "STALE (its backend is gone; "
 		"'volcrypt close' cleans it up)" : "active");
 	fprintf(out, "  backend:      %s\n", vol_backend_name(m->backend));
 	fprintf(out, "  device:       %s\n", m->device);
 	fprintf(out, "  target:       %s\n", m->target);
+	if (h && h->format)
+		fprintf(out, "  format:       %s\n", strcmp(h->format, "luks2") ? "volcrypt" : "LUKS2");
 	fprintf(out, "  uuid:         %s\n", m->uuid);
 	fprintf(out, "  size:         %" PRIu64 " bytes (%" PRIu64 " sectors of 512)\n",
 		m->size, m->size / 512);

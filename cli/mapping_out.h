@@ -9,14 +9,20 @@
 
 struct json_object;
 
+/* What the target's header says about a mapping. */
+struct mapping_header {
+	const char *format;		/* "volcrypt", "luks2", or NULL: unreadable */
+	struct vol_rekey_info rekey;	/* nothing running unless a volcrypt header says so */
+};
+
 /* JSON keys: name, backend, device, target, uuid, size, sector_size,
- * read_only, pid, stale. */
-struct json_object *mapping_json(const struct vol_mapping_info *m, const struct vol_rekey_info *rk);
+ * read_only, pid, stale, and with @h format and rekey. */
+struct json_object *mapping_json(const struct vol_mapping_info *m, const struct mapping_header *h);
 
 /* The human form, a few indented lines. */
-void mapping_print(const struct vol_mapping_info *m, const struct vol_rekey_info *rk, FILE *out);
+void mapping_print(const struct vol_mapping_info *m, const struct mapping_header *h, FILE *out);
 
-/* The rekey state of the volume behind @m (nothing running if unreadable). */
-void mapping_rekey_state(const struct vol_mapping_info *m, struct vol_rekey_info *rk);
+/* Reads the header behind @m (a stale mapping's is not read). */
+void mapping_header_read(const struct vol_mapping_info *m, struct mapping_header *h);
 
 #endif

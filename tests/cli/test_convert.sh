@@ -155,6 +155,13 @@ for ss in 512 4096; do
 	EXPECT_NAME="($ss) volcrypt open of a cryptsetup volume (fuse), written" expect_exit 0 \
 		write_plain "$limg"
 	key=$(luks_key "$limg" "$P1")
+	if dev=$(vc open "$limg" "$NAME" --backend fuse --key-file "$P1" 2>"$T/open.err"); then
+		vc status "$NAME" --json >"$T/st.json" 2>&1
+		jcheck "($ss) status of a mapped LUKS2 volume says so" "$T/st.json" 'j["format"] == "luks2"'
+		vc close "$NAME" >/dev/null
+	else
+		fail "($ss) open the LUKS2 volume for status" "$(cat "$T/open.err")"
+	fi
 	EXPECT_NAME="($ss) dump of a LUKS2 volume" expect_exit 4 vc dump "$limg"
 	check "($ss) dump says it is LUKS2 and what to use" \
 		grep -q "a LUKS2 volume: 'volcrypt open' maps it" "$ERR"

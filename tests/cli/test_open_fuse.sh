@@ -186,7 +186,7 @@ open_vol "$img" "$NAME" || finish
 dev=$DEV
 status_json "$NAME"
 jcheck "status --json has every field" "$T/st.json" \
-	'set(["name","backend","device","target","uuid","size","sector_size","read_only","pid","stale"]) <= set(j)'
+	'set(["name","backend","device","target","uuid","size","sector_size","read_only","pid","stale","format"]) <= set(j) and j["format"] == "volcrypt"'
 jcheck "status --json: fuse, the device, the target, size, 512, rw, a pid, not stale" "$T/st.json" \
 	'j["name"] == "'"$NAME"'" and j["backend"] == "fuse" and j["device"] == "'"$dev"'" and j["target"] == "'"$img"'" and j["size"] == '"$data_size"' and j["sector_size"] == 512 and j["read_only"] is False and j["pid"] > 0 and j["stale"] is False'
 pid=$(jpy "$T/st.json" 'j["pid"]')
