@@ -9,7 +9,9 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION      := 0.1.0
-SOVERSION    := 1
+# 2: the public structs vol_fuse_config and vol_activate_params grew (rekey,
+# LUKS2) after libvol.so.1; new functions carry symbol versions (libvol.map).
+SOVERSION    := 2
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/sbin
 LIBDIR       ?= $(PREFIX)/lib

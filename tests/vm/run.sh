@@ -161,11 +161,13 @@ stage_tools() {
 # Our binaries go together into /opt/volcrypt/bin: the CLI finds
 # volcrypt-fused next to itself and both find libvol through $ORIGIN.
 stage_volcrypt() {
-	local f
-	for f in volcrypt libvol.so.1; do
+	local f lib
+	# libvol.so -> libvol.so.N (the SONAME the binaries ask for)
+	lib=$(readlink "$BUILD_ABS/libvol.so") || die "$BUILD_ABS/libvol.so is missing: run make first"
+	for f in volcrypt "$lib"; do
 		[ -f "$BUILD_ABS/$f" ] || die "$BUILD_ABS/$f is missing: run make first"
 	done
-	for f in volcrypt volcrypt-fused libvol.so.1; do
+	for f in volcrypt volcrypt-fused "$lib"; do
 		if [ -f "$BUILD_ABS/$f" ]; then
 			copy_bin "$BUILD_ABS/$f" "/opt/volcrypt/bin/$f"
 		else

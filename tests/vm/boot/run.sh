@@ -54,7 +54,8 @@ check() {
 
 [ $# = 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd) || die "no build directory $1"
-if [ ! -x "$BUILD/volcrypt" ] || [ ! -f "$BUILD/libvol.so.1" ]; then
+LIBVOL=$(readlink "$BUILD/libvol.so" 2>/dev/null)  # libvol.so.N, the SONAME
+if [ ! -x "$BUILD/volcrypt" ] || [ -z "$LIBVOL" ] || [ ! -f "$BUILD/$LIBVOL" ]; then
 	die "$BUILD/volcrypt is not built: run make"
 fi
 [ "$(id -u)" = 0 ] || die "the boot test needs root (loop devices, fuse, mkinitramfs)"
@@ -171,7 +172,7 @@ mkinitrd plain "$W/tab-none"
 
 lsinit() { lsinitramfs "$W/$1.img" 2>/dev/null; }
 check "the initramfs has volcrypt, libvol, dm-crypt and the boot script" \
-	eval "lsinit prompt | grep -q 'volcrypt\$' && lsinit prompt | grep -q 'libvol.so.1\$' &&
+	eval "lsinit prompt | grep -q 'volcrypt\$' && lsinit prompt | grep -q '$LIBVOL\$' &&
 	      lsinit prompt | grep -q 'dm-crypt.ko' && lsinit prompt | grep -q 'scripts/local-top/volcrypt\$'"
 check "the initramfs's volcrypttab holds the initramfs entry" \
 	eval "unmkinitramfs '$W/prompt.img' '$W/x-prompt' && grep -q '^$NAME UUID=$UUID none initramfs\$' '$W/x-prompt/etc/volcrypttab'"
