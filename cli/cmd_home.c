@@ -60,6 +60,20 @@ static int not_set_up(const struct home_target *t)
 			    "('volcrypt home setup' first)", t->fs_root);
 }
 
+/* Resolves the home and reads its state; with @need_set_up, a user without one is an error. */
+static int load_home(const struct cli_opts *opts, bool need_set_up, struct home_target *t,
+		     struct vol_home_status *st)
+{
+	int status = home_target_resolve(opts, false, t), r;
+
+	if (status)
+		return status;
+	r = vol_home_status(&t->home, st);
+	if (r)
+		return report_lib_error(r, t->dir);
+	return need_set_up && !st->set_up ? not_set_up(t) : 0;
+}
+
 static int home_setup(const struct cli_opts *opts)
 {
 	enum vol_home_layer layer = opts->layer ? opts->layer : VOL_HOME_FSCRYPT;
@@ -104,14 +118,9 @@ static int home_unlock(const struct cli_opts *opts)
 	struct home_target t;
 	int status, r;
 
-	status = home_target_resolve(opts, false, &t);
+	status = load_home(opts, true, &t, &st);
 	if (status)
 		return status;
-	r = vol_home_status(&t.home, &st);
-	if (r)
-		return report_lib_error(r, t.dir);
-	if (!st.set_up)
-		return not_set_up(&t);
 	if (st.unlocked)
 		return result(opts, &t, "unlocked", "is already unlocked");
 	status = home_passphrase_get(opts, &t, PASSPHRASE_EXISTING, &pass);
@@ -135,14 +144,9 @@ static int home_lock(const struct cli_opts *opts)
 	struct home_target t;
 	int status, r;
 
-	status = home_target_resolve(opts, false, &t);
+	status = load_home(opts, true, &t, &st);
 	if (status)
 		return status;
-	r = vol_home_status(&t.home, &st);
-	if (r)
-		return report_lib_error(r, t.dir);
-	if (!st.set_up)
-		return not_set_up(&t);
 	if (!st.unlocked && !st.removing)
 		return result(opts, &t, "locked", "is already locked");
 	r = vol_home_lock(&t.home);
@@ -170,14 +174,11 @@ static int home_status(const struct cli_opts *opts)
 	struct json_object *obj, *vol;
 	struct vol_home_status st;
 	struct home_target t;
-	int status, r;
+	int status;
 
-	status = home_target_resolve(opts, false, &t);
+	status = load_home(opts, false, &t, &st);
 	if (status)
 		return status;
-	r = vol_home_status(&t.home, &st);
-	if (r)
-		return report_lib_error(r, t.dir);
 	obj = json_out_object();
 	vol = json_out_object();
 	json_out_set_string(obj, "user", t.user);

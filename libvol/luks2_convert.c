@@ -322,6 +322,19 @@ static int check_to_luks2(struct vol_volume *vol)
 	return r;
 }
 
+/* What both directions do first: libgcrypt ready, passphrases gathered, no locks. */
+static int conversion_start(const char *pass, size_t pass_len, const struct vol_convert_params *c,
+			    struct passes *ps)
+{
+	int r = vol_require_gcrypt();
+
+	if (!r)
+		r = collect(pass, pass_len, c, ps);
+	if (!r)
+		vol_luks2_locking_off();
+	return r;
+}
+
 int vol_convert_to_luks2(const char *path, const char *pass, size_t pass_len,
 			 const struct vol_convert_params *c)
 {
@@ -331,12 +344,9 @@ int vol_convert_to_luks2(const char *path, const char *pass, size_t pass_len,
 	struct passes ps;
 	int r;
 
-	r = vol_require_gcrypt();
-	if (!r)
-		r = collect(pass, pass_len, c, &ps);
+	r = conversion_start(pass, pass_len, c, &ps);
 	if (r)
 		return r;
-	vol_luks2_locking_off();
 	vol_set_log_suppressed(1);
 	r = vol_load(path, 0, &vol);
 	vol_set_log_suppressed(0);
@@ -569,12 +579,9 @@ int vol_convert_from_luks2(const char *path, const char *pass, size_t pass_len,
 	struct passes ps;
 	int r;
 
-	r = vol_require_gcrypt();
-	if (!r)
-		r = collect(pass, pass_len, c, &ps);
+	r = conversion_start(pass, pass_len, c, &ps);
 	if (r)
 		return r;
-	vol_luks2_locking_off();
 	r = vol_luks2_inspect(path, &g);
 	if (r == -EBADMSG)
 		return resume_from_luks2(path, &ps);
