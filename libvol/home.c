@@ -129,6 +129,17 @@ static int fscrypt_home_id(const struct vol_home *h, uint8_t id[VOL_FSCRYPT_ID_B
 	return r;
 }
 
+/*
+ * The home's key identifier, and a descriptor of the filesystem's root:
+ * the key ioctls act on the filesystem's keyring through it.
+ */
+static int open_fscrypt_keyring(const struct vol_home *h, uint8_t id[VOL_FSCRYPT_ID_BYTES])
+{
+	int r = fscrypt_home_id(h, id);
+
+	return r ? r : open_dir(h->fs_root);
+}
+
 /* Gives MK_u to the filesystem and checks it is the key of the home's policy. */
 static int fscrypt_unlock(const struct vol_home *h, const struct vol_key *mk, int set_policy)
 {
@@ -139,19 +150,22 @@ static int fscrypt_unlock(const struct vol_home *h, const struct vol_key *mk, in
 	if (fd < 0)
 		return fd;
 	r = vol_fscrypt_add_key(fd, mk->bytes, mk->len, id);
-	if (!r && set_policy) {
+	if (r) {
+		close(fd);
+		return r == -ENOTTY ? -EOPNOTSUPP : r;
+	}
+	if (set_policy) {
 		r = vol_fscrypt_set_policy(fd, id);
-	} else if (!r) {
+	} else {
 		r = vol_fscrypt_get_policy(fd, want);
 		if (!r && !vol_ct_equal(id, want, sizeof(id)))
 			r = -EKEYREJECTED; /* a protector of another directory */
 	}
-	if (r == -ENOTTY)
-		r = -EOPNOTSUPP;
-	if (r && r != -EOPNOTSUPP)
+	/* A failure leaves the key out of the kernel again. */
+	if (r)
 		vol_fscrypt_remove_key(fd, id);
 	close(fd);
-	return r;
+	return r == -ENOTTY ? -EOPNOTSUPP : r;
 }
 
 static int layer_unlock(const struct vol_home *h, enum vol_home_layer layer,
@@ -187,21 +201,15 @@ int vol_home_fs_check(const char *fs_root, enum vol_home_layer layer)
 	return r == -ENODATA || !r || r == -EPROTO ? 0 : r == -ENOTTY ? -EOPNOTSUPP : r;
 }
 
-/* Undoes what setup made, in reverse order; errors are not reported (setup's is). */
-static void setup_rollback(const struct vol_home *h, enum vol_home_layer layer,
-			   const char *protector, int dir_created, int lower_created)
+/* Removes the directories setup made (empty: nothing was written in them). */
+static void remove_made_dirs(const struct vol_home *h, int dir_created, int lower_created)
 {
 	char lower[4096];
 
-	if (layer == VOL_HOME_ECRYPTFS && vol_ecryptfs_is_mounted(h->dir) == 1)
-		vol_ecryptfs_umount(h->dir);
-	if (layer == VOL_HOME_FSCRYPT)
-		vol_home_lock(h);
 	if (dir_created)
 		rmdir(h->dir);
 	if (lower_created && !ecryptfs_lower_path(h, lower, sizeof(lower)))
 		rmdir(lower);
-	unlink(protector);
 }
 
 int vol_home_setup(const struct vol_home *h, enum vol_home_layer layer,
@@ -225,15 +233,15 @@ int vol_home_setup(const struct vol_home *h, enum vol_home_layer layer,
 		r = make_user_dir(h->dir, h, &dir_created);
 	if (!r)
 		r = vol_protector_create(protector, h->uid, layer, kdf, pass, pass_len, &mk);
-	if (r == -EEXIST || r == -ENOTEMPTY) {
-		setup_rollback(h, layer, "", dir_created, lower_created);
-		return r;
-	}
-	if (!r)
+	/* layer_unlock() leaves nothing unlocked or mounted when it fails. */
+	if (!r) {
 		r = layer_unlock(h, layer, mk, 1);
+		if (r)
+			unlink(protector);
+	}
 	vol_key_free(mk);
 	if (r)
-		setup_rollback(h, layer, protector, dir_created, lower_created);
+		remove_made_dirs(h, dir_created, lower_created);
 	return r;
 }
 
@@ -290,10 +298,7 @@ int vol_home_lock(const struct vol_home *h)
 		return r;
 	if (info.layer == VOL_HOME_ECRYPTFS)
 		return vol_ecryptfs_is_mounted(h->dir) == 1 ? vol_ecryptfs_umount(h->dir) : 0;
-	r = fscrypt_home_id(h, id);
-	if (r)
-		return r;
-	fd = open_dir(h->fs_root);
+	fd = open_fscrypt_keyring(h, id);
 	if (fd < 0)
 		return fd;
 	r = vol_fscrypt_remove_key(fd, id);
@@ -303,7 +308,7 @@ int vol_home_lock(const struct vol_home *h)
 
 int vol_home_status(const struct vol_home *h, struct vol_home_status *st)
 {
-	enum vol_fscrypt_key_status ks;
+	enum vol_fscrypt_key_status ks = VOL_FSCRYPT_KEY_ABSENT; /* if the ioctl fails */
 	uint8_t id[VOL_FSCRYPT_ID_BYTES];
 	int fd, r;
 
@@ -319,10 +324,7 @@ int vol_home_status(const struct vol_home *h, struct vol_home_status *st)
 		st->unlocked = r == 1;
 		return r < 0 ? r : 0;
 	}
-	r = fscrypt_home_id(h, id);
-	if (r)
-		return r;
-	fd = open_dir(h->fs_root);
+	fd = open_fscrypt_keyring(h, id);
 	if (fd < 0)
 		return fd;
 	r = vol_fscrypt_key_status(fd, id, &ks);
