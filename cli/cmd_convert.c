@@ -21,22 +21,16 @@ static int check_direction(const struct cli_opts *opts)
 
 static int run(const struct cli_opts *opts, const struct secret *pass, double *ms)
 {
-	struct secret keep[KEEP_KEY_FILES_MAX] = { 0 };
-	const char *keep_data[KEEP_KEY_FILES_MAX];
-	size_t keep_len[KEEP_KEY_FILES_MAX];
+	struct kept_passphrases keep;
 	struct vol_convert_params p = {
-		.keep = keep_data, .keep_len = keep_len, .nkeep = opts->keep_key_files,
+		.keep = keep.data, .keep_len = keep.len, .nkeep = opts->keep_key_files,
 		.kdf = opts->kdf,
 	};
 	double t0;
 	int status, err;
 
 	status = passphrase_get_kept(opts->keep_key_file, opts->keep_key_files, opts->target,
-				     keep);
-	for (int i = 0; i < opts->keep_key_files; i++) {
-		keep_data[i] = keep[i].data;
-		keep_len[i] = keep[i].len;
-	}
+				     &keep);
 	if (!status) {
 		t0 = progress_now_ms();
 		err = opts->to_luks2 ?
@@ -46,8 +40,7 @@ static int run(const struct cli_opts *opts, const struct secret *pass, double *m
 		if (err)
 			status = report_lib_error(err, opts->target);
 	}
-	for (int i = 0; i < KEEP_KEY_FILES_MAX; i++)
-		secret_free(&keep[i]);
+	passphrases_kept_free(&keep);
 	return status;
 }
 

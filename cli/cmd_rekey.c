@@ -78,25 +78,18 @@ static int start_keys(const struct cli_opts *opts, struct vol_volume *vol,
 		      const struct secret *pass, struct vol_key **old_key,
 		      struct vol_key **new_key, uint64_t chunk)
 {
-	struct secret keep[KEEP_KEY_FILES_MAX] = { 0 };
-	const char *keep_data[KEEP_KEY_FILES_MAX];
-	size_t keep_len[KEEP_KEY_FILES_MAX];
+	struct kept_passphrases keep;
 	int status, err;
 
 	status = passphrase_get_kept(opts->keep_key_file, opts->keep_key_files, opts->target,
-				     keep);
-	for (int i = 0; i < opts->keep_key_files; i++) {
-		keep_data[i] = keep[i].data;
-		keep_len[i] = keep[i].len;
-	}
+				     &keep);
 	if (!status) {
-		err = vol_rekey_start(vol, pass->data, pass->len, keep_data, keep_len,
-				      opts->keep_key_files, chunk, old_key, new_key);
+		err = vol_rekey_start(vol, pass->data, pass->len, keep.data, keep.len, keep.n,
+				      chunk, old_key, new_key);
 		if (err)
 			status = report_lib_error(err, opts->target);
 	}
-	for (int i = 0; i < KEEP_KEY_FILES_MAX; i++)
-		secret_free(&keep[i]);
+	passphrases_kept_free(&keep);
 	return status;
 }
 

@@ -253,9 +253,9 @@ static int option_kdf_type(const char *arg, enum vol_kdf_type *type)
 
 static int option_keep_key_file(const char *arg, struct cli_opts *opts)
 {
-	if (opts->keep_key_files == KEEP_KEY_FILES_MAX)
+	if (opts->keep_key_files == KEPT_PASSPHRASES_MAX)
 		return report_error(-EINVAL, "--keep-key-file", "at most %d passphrases to keep",
-				    KEEP_KEY_FILES_MAX);
+				    KEPT_PASSPHRASES_MAX);
 	opts->keep_key_file[opts->keep_key_files++] = arg;
 	return 0;
 }

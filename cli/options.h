@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "libvol.h"
+#include "passphrase.h"
 
 struct command;
 
@@ -30,9 +31,6 @@ enum option_set {
 	OPTSET_CONVERT = 1u << 10,	/* --to-luks2, --from-luks2 (and --keep-key-file) */
 	OPTSET_TAB = 1u << 11,		/* --tab, --initramfs */
 };
-
-/* Passphrases a rekey or a conversion may carry over besides the one that unlocks. */
-#define KEEP_KEY_FILES_MAX (VOL_KEYSLOTS - 1)
 
 #define SLOT_ANY (-1)
 
@@ -63,7 +61,7 @@ struct cli_opts {
 	bool read_only;
 	bool allow_discards;
 
-	const char *keep_key_file[KEEP_KEY_FILES_MAX];
+	const char *keep_key_file[KEPT_PASSPHRASES_MAX];
 	int keep_key_files;
 	bool resume;
 	uint64_t chunk_size;		/* 0: library default */

@@ -103,15 +103,26 @@ int passphrase_get(const char *key_file, const char *target,
 }
 
 int passphrase_get_kept(const char *const *files, int n, const char *target,
-			struct secret *out)
+			struct kept_passphrases *out)
 {
 	int status = 0;
 
+	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < n && !status; i++) {
 		if (!strcmp(files[i], "-"))
 			return report_error(-EINVAL, "--keep-key-file",
 					    "must name a file (stdin is for the unlocking passphrase)");
-		status = passphrase_get(files[i], target, PASSPHRASE_EXISTING, &out[i]);
+		status = passphrase_get(files[i], target, PASSPHRASE_EXISTING, &out->secret[i]);
+		out->data[i] = out->secret[i].data;
+		out->len[i] = out->secret[i].len;
+		out->n = i + 1;
 	}
 	return status;
+}
+
+void passphrases_kept_free(struct kept_passphrases *kept)
+{
+	for (int i = 0; i < KEPT_PASSPHRASES_MAX; i++)
+		secret_free(&kept->secret[i]);
+	memset(kept, 0, sizeof(*kept));
 }

@@ -7,6 +7,7 @@
 #ifndef VOLCRYPT_PASSPHRASE_H
 #define VOLCRYPT_PASSPHRASE_H
 
+#include "libvol.h"
 #include "secret.h"
 
 enum passphrase_purpose {
@@ -24,12 +25,30 @@ enum passphrase_purpose {
 int passphrase_get(const char *key_file, const char *target,
 		   enum passphrase_purpose purpose, struct secret *out);
 
+/* At most one passphrase to keep per keyslot besides the unlocking one. */
+#define KEPT_PASSPHRASES_MAX (VOL_KEYSLOTS - 1)
+
 /*
- * The @n existing passphrases to keep (rekey, convert), one per file in
- * @files: a file each, never "-" (stdin is for the unlocking passphrase).
- * Returns 0 or an exit status; every @out[i] must be freed either way.
+ * The passphrases a rekey or a conversion carries over (--keep-key-file),
+ * and the views of them libvol takes: data[i]/len[i] point into secret[i].
+ */
+struct kept_passphrases {
+	struct secret secret[KEPT_PASSPHRASES_MAX];
+	const char *data[KEPT_PASSPHRASES_MAX];
+	size_t len[KEPT_PASSPHRASES_MAX];
+	int n;
+};
+
+/*
+ * Reads the @n (<= KEPT_PASSPHRASES_MAX) existing passphrases to keep,
+ * one per file in @files: a file each, never "-" (stdin is for the
+ * unlocking passphrase).  Returns 0 or an exit status; @out must be freed
+ * with passphrases_kept_free() either way.
  */
 int passphrase_get_kept(const char *const *files, int n, const char *target,
-			struct secret *out);
+			struct kept_passphrases *out);
+
+/* Wipes and releases every kept passphrase. */
+void passphrases_kept_free(struct kept_passphrases *kept);
 
 #endif /* VOLCRYPT_PASSPHRASE_H */
