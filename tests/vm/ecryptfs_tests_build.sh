@@ -49,6 +49,8 @@ mkdir -p "$1"
 BUILD_ABS=$(cd "$1" && pwd)
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 VM_DIR=$(dirname "$SELF")
+# shellcheck source=tests/vm/host.sh
+. "$VM_DIR/host.sh"
 TOP=$BUILD_ABS/ecryptfs-utils   # downloads, private apt state, unpacked tree
 OUT=$BUILD_ABS/ecryptfs-tests   # what run.sh stages into the VM
 STAMP=$OUT/.stamp
@@ -64,18 +66,6 @@ missing_prereqs() {
 	command -v apt-get >/dev/null || echo apt-get
 	command -v tar >/dev/null || echo tar
 	command -v sha256sum >/dev/null || echo sha256sum
-}
-
-ensure_prereqs() {
-	local missing
-	missing=$(missing_prereqs | paste -sd, -)
-	[ -z "$missing" ] && return 0
-	[ "$(id -u)" = 0 ] || die "missing: $missing. As root: apt-get install ${BUILD_PKGS[*]}"
-	note "missing: $missing; installing ${BUILD_PKGS[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${BUILD_PKGS[@]}" >/dev/null
-	missing=$(missing_prereqs | paste -sd, -)
-	[ -z "$missing" ] || die "still missing after apt-get install: $missing"
 }
 
 # ------------------------------------------------------------ fetching
@@ -265,7 +255,7 @@ stamp() {
 }
 
 main() {
-	ensure_prereqs
+	ensure_packages missing_prereqs "${BUILD_PKGS[@]}"
 	fetch
 	if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp)" ]; then
 		note "up to date: $OUT"

@@ -39,7 +39,8 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_DIR=$(cd "$VM_DIR/../.." && pwd)
 # What the VM stage needs from Debian, with the packages of tools.list.
 VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod zstd libc-bin
-	coreutils e2fsprogs util-linux fio dmsetup cryptsetup-bin keyutils fuse3 bash acl)
+	coreutils e2fsprogs util-linux fio dmsetup cryptsetup-bin keyutils fuse3 bash acl
+	attr rsync findutils)
 
 die() {
 	echo "vm: error: $*" >&2
@@ -50,23 +51,15 @@ note() {
 	echo "vm: $*"
 }
 
+# shellcheck source=tests/vm/host.sh
+. "$VM_DIR/host.sh"
+
 usage() {
 	echo "usage: $0 BUILD_DIR" >&2
 	exit 2
 }
 
 # ------------------------------------------------------------ prerequisites
-
-newest_kernel() {
-	local v best=""
-	# sort -V: 6.1.0-10 after 6.1.0-9.  Both the image and modules.dep must exist.
-	for v in $(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V); do
-		if [ -f "/boot/vmlinuz-$v" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
-			best=$v
-		fi
-	done
-	printf '%s' "$best"
-}
 
 missing_prereqs() {
 	local t
@@ -79,20 +72,6 @@ missing_prereqs() {
 	while read -r t; do
 		PATH=/usr/sbin:/sbin:$PATH command -v "$t" >/dev/null || echo "$t"
 	done < <(list_entries "$VM_DIR/tools.list")
-}
-
-ensure_prereqs() {
-	local missing
-	missing=$(missing_prereqs | paste -sd, -)
-	[ -z "$missing" ] && return 0
-	if [ "$(id -u)" != 0 ]; then
-		die "missing: $missing. As root: apt-get install ${VM_PKGS[*]}"
-	fi
-	note "missing: $missing; installing ${VM_PKGS[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${VM_PKGS[@]}" >/dev/null
-	missing=$(missing_prereqs | paste -sd, -)
-	[ -z "$missing" ] || die "still missing after apt-get install: $missing"
 }
 
 # Non-comment, non-empty lines of a list file, inline comments removed.
@@ -589,7 +568,7 @@ main() {
 	[ -d "$1" ] || die "build directory '$1' does not exist: run make first"
 	BUILD_ABS=$(cd "$1" && pwd)
 	START=$SECONDS
-	ensure_prereqs
+	ensure_packages missing_prereqs "${VM_PKGS[@]}"
 	KVER=$(newest_kernel)
 	[ -r "/boot/vmlinuz-$KVER" ] || die "/boot/vmlinuz-$KVER is not readable (run as root)"
 	if [ -n "${VOLCRYPT_VM_KEEP:-}" ]; then

@@ -38,6 +38,14 @@ die() {
 	echo "boot: $PASSED passed, $((FAILED + 1)) failed"
 	exit 1
 }
+
+note() {
+	echo "boot: $*"
+}
+
+# shellcheck source=tests/vm/host.sh
+. "$HERE/../host.sh"
+
 ok() {
 	PASSED=$((PASSED + 1))
 	echo "ok   - boot: $1"
@@ -60,14 +68,6 @@ if [ ! -x "$BUILD/volcrypt" ] || [ -z "$LIBVOL" ] || [ ! -f "$BUILD/$LIBVOL" ]; 
 fi
 [ "$(id -u)" = 0 ] || die "the boot test needs root (loop devices, fuse, mkinitramfs)"
 
-newest_kernel() {
-	local v best=""
-	for v in $(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V); do
-		[ -f "/boot/vmlinuz-$v" ] && [ -f "/lib/modules/$v/modules.dep" ] && best=$v
-	done
-	printf '%s' "$best"
-}
-
 missing() {
 	command -v qemu-system-x86_64 >/dev/null || echo qemu
 	[ -n "$(newest_kernel)" ] || echo kernel
@@ -77,13 +77,7 @@ missing() {
 	[ -e /lib/udev/rules.d/95-dm-notify.rules ] || echo dm-udev-rules
 	command -v python3 >/dev/null || echo python3
 }
-if [ -n "$(missing)" ]; then
-	echo "boot: missing: $(missing | paste -sd' '); installing ${PKGS[*]}"
-	if ! apt-get update -qq || ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PKGS[@]}" >/dev/null; then
-		die "apt-get install ${PKGS[*]} failed"
-	fi
-	[ -z "$(missing)" ] || die "still missing: $(missing | paste -sd' ')"
-fi
+ensure_packages missing "${PKGS[@]}"
 export PATH=/usr/sbin:/sbin:$PATH
 KVER=$(newest_kernel)
 
