@@ -34,64 +34,42 @@ fi
 
 failed=0
 ran=0
+# bench LABEL CMD...: runs one benchmark under a heading and counts it.
+bench() {
+	bench_label=$1
+	shift
+	ran=$((ran + 1))
+	echo "== $bench_label"
+	if ! "$@"; then
+		echo "FAILED: $bench_label" >&2
+		failed=$((failed + 1))
+	fi
+}
+
+# vm_bench SCRIPT APPEND LABEL: a tests/vm/b_*.sh benchmark in its own VM boot.
+vm_bench() {
+	bench "tests/vm/$1: $3" env VOLCRYPT_VM_TESTS="$1" VOLCRYPT_VM_TEST_TIMEOUT=3000 \
+		VOLCRYPT_VM_TIMEOUT=3600 VOLCRYPT_VM_APPEND="$2" "$(dirname "$0")/../vm/run.sh" "$build"
+}
+
 for b in "$dir"/*; do
 	[ -f "$b" ] && [ -x "$b" ] || continue
-	ran=$((ran + 1))
-	echo "== $b"
-	if ! "$b"; then
-		echo "FAILED: $b" >&2
-		failed=$((failed + 1))
-	fi
+	bench "$b" "$b"
 done
-echo "== tests/bench/kdf_wall_time.sh"
-ran=$((ran + 1))
-if ! "$(dirname "$0")/kdf_wall_time.sh" "$build/volcrypt" 3; then
-	echo "FAILED: kdf_wall_time.sh" >&2
-	failed=$((failed + 1))
-fi
+bench "tests/bench/kdf_wall_time.sh" "$(dirname "$0")/kdf_wall_time.sh" "$build/volcrypt" 3
 for ss in 512 4096; do
-	echo "== tests/bench/rekey_offline.sh ($ss-byte sectors)"
-	ran=$((ran + 1))
-	if ! "$(dirname "$0")/rekey_offline.sh" "$build" 3 "$ss"; then
-		echo "FAILED: rekey_offline.sh" >&2
-		failed=$((failed + 1))
-	fi
+	bench "tests/bench/rekey_offline.sh ($ss-byte sectors)" \
+		"$(dirname "$0")/rekey_offline.sh" "$build" 3 "$ss"
 done
-echo "== tests/bench/convert_time.sh (issue 7: LUKS2 conversion, metadata only)"
-ran=$((ran + 1))
-if ! "$(dirname "$0")/convert_time.sh" "$build/volcrypt" 3; then
-	echo "FAILED: convert_time.sh" >&2
-	failed=$((failed + 1))
-fi
+bench "tests/bench/convert_time.sh (issue 7: LUKS2 conversion, metadata only)" \
+	"$(dirname "$0")/convert_time.sh" "$build/volcrypt" 3
 for ss in 512 4096; do
-	echo "== tests/bench/bench_fuse.sh (SECTOR_SIZE=$ss)"
-	ran=$((ran + 1))
-	if ! SECTOR_SIZE=$ss "$(dirname "$0")/bench_fuse.sh" "$build"; then
-		echo "FAILED: bench_fuse.sh (SECTOR_SIZE=$ss)" >&2
-		failed=$((failed + 1))
-	fi
+	bench "tests/bench/bench_fuse.sh (SECTOR_SIZE=$ss)" \
+		env SECTOR_SIZE="$ss" "$(dirname "$0")/bench_fuse.sh" "$build"
 done
-echo "== tests/vm/b_target.sh: volcrypt target vs dm-crypt in one VM boot"
-ran=$((ran + 1))
-if ! VOLCRYPT_VM_TESTS=b_target.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 VOLCRYPT_VM_TIMEOUT=3600 \
-	VOLCRYPT_VM_APPEND="volcrypt.bench=3 volcrypt.rounds=3" \
-	"$(dirname "$0")/../vm/run.sh" "$build"; then
-	echo "FAILED: b_target.sh" >&2
-	failed=$((failed + 1))
-fi
-echo "== tests/vm/b_rekey.sh: volcrypt rekey vs cryptsetup reencrypt in one VM boot"
-ran=$((ran + 1))
-if ! VOLCRYPT_VM_TESTS=b_rekey.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 VOLCRYPT_VM_TIMEOUT=3600 \
-	VOLCRYPT_VM_APPEND="volcrypt.rounds=2" "$(dirname "$0")/../vm/run.sh" "$build"; then
-	echo "FAILED: b_rekey.sh" >&2
-	failed=$((failed + 1))
-fi
-echo "== tests/vm/b_layering.sh: plain ext4, volcrypt, fscrypt and the layered homes in one VM boot"
-ran=$((ran + 1))
-if ! VOLCRYPT_VM_TESTS=b_layering.sh VOLCRYPT_VM_TEST_TIMEOUT=3000 VOLCRYPT_VM_TIMEOUT=3600 \
-	VOLCRYPT_VM_APPEND="volcrypt.rounds=2" "$(dirname "$0")/../vm/run.sh" "$build"; then
-	echo "FAILED: b_layering.sh" >&2
-	failed=$((failed + 1))
-fi
+vm_bench b_target.sh "volcrypt.bench=3 volcrypt.rounds=3" "volcrypt target vs dm-crypt in one VM boot"
+vm_bench b_rekey.sh "volcrypt.rounds=2" "volcrypt rekey vs cryptsetup reencrypt in one VM boot"
+vm_bench b_layering.sh "volcrypt.rounds=2" \
+	"plain ext4, volcrypt, fscrypt and the layered homes in one VM boot"
 echo "benchmarks: $ran run, $failed failed"
 [ "$failed" -eq 0 ]

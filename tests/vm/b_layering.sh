@@ -194,14 +194,6 @@ w_create() {
 	sync
 }
 
-timed() {                           # timed CMD...: prints milliseconds; fails with CMD
-	local t0 t1
-	t0=$(ms_now)
-	"$@" >"$T/timed.out" 2>&1 || { cat "$T/timed.out" >&2; return 1; }
-	t1=$(ms_now)
-	echo $((t1 - t0))
-}
-
 declare -A MS=()                    # MS[CFG.WORKLOAD]: " t1 t2 ..." (ms)
 
 # run CFG: one run of the three workloads on a fresh CFG.

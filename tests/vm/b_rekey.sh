@@ -41,14 +41,6 @@ vc dump "$VDEV" --json >"$T/dump.json"
 echo "# data: volcrypt $(json_get "$T/dump.json" .data_size) bytes; LUKS2 segment:" \
 	"$(cryptsetup luksDump "$LDEV" | awk '/^Data segments/ { s = 1 } s && /length:/ { $1 = ""; print; exit }')"
 
-timed() {                           # timed CMD...: prints milliseconds; fails with CMD
-	local t0 t1
-	t0=$(ms_now)
-	"$@" >"$T/timed.out" 2>&1 || { cat "$T/timed.out" >&2; return 1; }
-	t1=$(ms_now)
-	echo $((t1 - t0))
-}
-
 # --------------------------------------------------------- offline
 
 lsum=0 vsum=0 ls="" vs=""

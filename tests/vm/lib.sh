@@ -342,6 +342,16 @@ ms_now() {
 	date +%s%3N
 }
 
+# timed CMD...: prints how many milliseconds CMD took (its output goes to
+# $T/timed.out, shown on stderr if it fails); fails with CMD.
+timed() {
+	local t0 t1
+	t0=$(ms_now)
+	"$@" >"$T/timed.out" 2>&1 || { cat "$T/timed.out" >&2; return 1; }
+	t1=$(ms_now)
+	echo $((t1 - t0))
+}
+
 # ------------------------------------------------------------ kernel log
 
 KLOG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN:|KASAN:|blocked for more than|kernel BUG|leak'
