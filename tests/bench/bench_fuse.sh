@@ -29,6 +29,8 @@
 # The exit trap is not unreachable.
 # shellcheck disable=SC2317
 set -u
+# shellcheck source=tests/bench/cpu.sh
+. "$(dirname "$0")/cpu.sh"
 
 build=${1:-build}
 SIZE_MB=${SIZE_MB:-1024}
@@ -122,15 +124,24 @@ DEV_nocrypto=$LAST_DEV
 DEV_plain=$(losetup -f --show -b "$SECTOR_SIZE" "$T/plain.img") || die "losetup failed"
 DEVS+=("$DEV_plain")
 
-# fio_run DEV ARGS...: prints MB/s (rw=read/write) or IOPS (randread).
+# fio_run DEV ARGS...: prints MB/s (rw=read/write) or IOPS (randread);
+# the machine's CPU seconds per 10^9 bytes moved go to $T/cpu.DEVNAME.
 fio_run() {
-	local dev=$1
+	local dev=$1 t0 t1 out
 	shift
-	fio --name=b --filename="$dev" --direct=1 --ioengine=libaio --size="${SIZE_MB}M" \
-		--output-format=terse --terse-version=3 "$@" 2>/dev/null |
-		awk -F';' -v m="$METRIC" '
-			m == "iops" { print $8; exit }
-			{ bw = $7 + $48; printf "%.0f\n", bw / 1024; exit }'
+	t0=$(cpu_busy_ticks)
+	out=$(fio --name=b --filename="$dev" --direct=1 --ioengine=libaio --size="${SIZE_MB}M" \
+		--output-format=terse --terse-version=3 "$@" 2>/dev/null) || return 1
+	t1=$(cpu_busy_ticks)
+	# Terse v3: read KiB/s $7, IOPS $8, runtime ms $9; write KiB/s $48, runtime $50.
+	awk -F';' -v cpu="$(cpu_seconds "$t0" "$t1")" -v f="$T/cpu.${dev##*/}" '{
+		ms = $9 > $50 ? $9 : $50
+		gb = ($7 + $48) * 1024 * ms / 1000 / 1e9
+		if (gb > 0) printf "%.4f\n", cpu / gb >>f
+	}' <<<"$out"
+	awk -F';' -v m="$METRIC" '
+		m == "iops" { print $8; exit }
+		{ bw = $7 + $48; printf "%.0f\n", bw / 1024; exit }' <<<"$out"
 }
 
 echo "== prefill ${SIZE_MB} MiB on each device"
@@ -151,6 +162,7 @@ measure() {
 	METRIC=$2
 	shift 2
 	: >"$T/fuse.v"; : >"$T/nocrypto.v"; : >"$T/plain.v"; : >"$T/r_nc.v"; : >"$T/r_pl.v"
+	rm -f "$T"/cpu.*
 	for ((r = 0; r < ROUNDS; r++)); do
 		a1=$(fio_run "$DEV_fuse" "$@")
 		b1=$(fio_run "$DEV_nocrypto" "$@")
@@ -175,6 +187,23 @@ measure() {
 		"$(median <"$T/plain.v")" "$unit" "$(median %.3f <"$T/r_nc.v")" \
 		"$(median %.3f <"$T/r_pl.v")"
 	median %.3f <"$T/r_nc.v" >>"$T/all_nc"
+	cpu_report "$label" "$1"
+}
+
+# cpu_report LABEL --rw=WAY: where the fuse daemon's time goes.  Both
+# daemons keep the CPUs busy, so the ratio is the no-crypto daemon's CPU
+# cost per GB over the fuse daemon's; what the fuse daemon costs on top is
+# compared with what the cipher alone costs one thread (volcrypt benchmark).
+cpu_report() {
+	local way=decrypt a b c
+	[ "$2" = --rw=write ] && way=encrypt
+	a=$(median %.4f <"$T/cpu.${DEV_fuse##*/}")
+	b=$(median %.4f <"$T/cpu.${DEV_nocrypto##*/}")
+	c=$(cipher_cpu_per_gb "$vc" "$SECTOR_SIZE" "$way") || return 0
+	awk -v l="$1" -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
+		printf "%-26s CPU-s per GB: fuse %.3f  nocrypto %.3f  extra %.3f;" \
+		       "  the cipher alone %.3f -> nocrypto/(nocrypto + cipher) %.2f\n",
+		       l, a, b, a - b, c, b / (b + c) }'
 }
 
 echo "== $ROUNDS rounds of A B C C B A, ${RUNTIME} s per run (medians)"
