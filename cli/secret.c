@@ -6,6 +6,7 @@
 
 #include <gcrypt.h>
 
+#include "libvol.h"
 #include "secret.h"
 
 #define SECRET_MIN_CAP 128
@@ -81,9 +82,10 @@ int secret_read_fd(struct secret *s, int fd, enum secret_read_mode mode)
 	}
 }
 
+/* The lengths may differ in time: a passphrase's length is not kept secret. */
 int secret_equal(const struct secret *a, const struct secret *b)
 {
-	return a->len == b->len && (a->len == 0 || !memcmp(a->data, b->data, a->len));
+	return a->len == b->len && vol_ct_equal(a->data, b->data, a->len);
 }
 
 void secret_free(struct secret *s)

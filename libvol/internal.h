@@ -29,8 +29,6 @@ void *vol_secure_alloc(size_t n);
 void vol_secure_free(void *p, size_t n);
 /* Wipe memory in a way the compiler cannot elide. */
 void vol_wipe(void *p, size_t n);
-/* Constant-time comparison: 1 if equal, 0 otherwise. */
-int vol_ct_equal(const void *a, const void *b, size_t n);
 /* Fill @buf with strong random bytes (GCRY_VERY_STRONG_RANDOM for keys). */
 void vol_random_key_bytes(void *buf, size_t n);
 void vol_random_nonce(void *buf, size_t n);

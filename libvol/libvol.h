@@ -263,6 +263,12 @@ int vol_key_export(const struct vol_key *key, uint8_t *buf, size_t len);
 /** Wipes and frees a key (NULL is allowed). */
 void vol_key_free(struct vol_key *key);
 
+/**
+ * Compares @n bytes in a time that depends on @n only (for secrets, such
+ * as a passphrase typed twice): 1 if equal, 0 otherwise.
+ */
+int vol_ct_equal(const void *a, const void *b, size_t n);
+
 /* ------------------------------------------------------------------ */
 /* Rekey: re-encryption under a new volume key                         */
 

@@ -419,6 +419,28 @@ START_TEST(writer_lock_is_exclusive)
 }
 END_TEST
 
+/* Every single-bit difference, at every position, is told from equality. */
+START_TEST(ct_equal_sees_every_bit)
+{
+	uint8_t a[33], b[33];
+
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)(i * 37 + 1);
+	memcpy(b, a, sizeof(a));
+	ck_assert_int_eq(vol_ct_equal(a, b, sizeof(a)), 1);
+	ck_assert_int_eq(vol_ct_equal(NULL, NULL, 0), 1);
+	for (size_t i = 0; i < sizeof(a); i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			b[i] ^= (uint8_t)(1u << bit);
+			ck_assert_int_eq(vol_ct_equal(a, b, sizeof(a)), 0);
+			/* Only the first i bytes compared: the difference is outside. */
+			ck_assert_int_eq(vol_ct_equal(a, b, i), 1);
+			b[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("keyslot");
@@ -443,6 +465,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, argon2id_slot);
 	tcase_add_test(tc, readonly_handle_refuses_updates);
 	tcase_add_test(tc, writer_lock_is_exclusive);
+	tcase_add_test(tc, ct_equal_sees_every_bit);
 	suite_add_tcase(s, tc);
 	return s;
 }
