@@ -76,13 +76,13 @@ static int check_target(struct vol_device *dev, const struct vol_metadata *md, i
 		char uuid[VOL_UUID_STRLEN];
 
 		vol_uuid_format(old.uuid, uuid);
-		vol_err("%s already holds volcrypt volume %s (use force to overwrite)",
+		vol_err("%s already holds volcrypt volume %s (volcrypt format --force overwrites it)",
 			dev->path, uuid);
 		return -EEXIST;
 	}
 	r = vol_probe_signatures(dev, what, sizeof(what));
 	if (r == 1) {
-		vol_err("%s contains %s (use force to overwrite)", dev->path, what);
+		vol_err("%s contains %s (volcrypt format --force overwrites it)", dev->path, what);
 		return -EEXIST;
 	}
 	return r;
