@@ -77,13 +77,10 @@ static void entry_checksum(const uint8_t *buf, uint32_t count, uint8_t *sum)
 	gcry_md_close(h);
 }
 
-int vol_journal_write(struct vol_device *dev, const struct vol_rekey_record *rec,
-		      const struct vol_journal_entry *e, uint8_t *scratch)
+size_t vol_journal_entry_encode(const struct vol_journal_entry *e, uint8_t *scratch)
 {
 	size_t bytes = vol_journal_entry_bytes(e->count);
-
 	size_t used = VOL_JOURNAL_ENTRY_HEADER + (size_t)e->count * VOL_FINGERPRINT_BYTES;
-	int r;
 
 	/* The fingerprints may already be in place (scratch + J_FINGERPRINTS). */
 	if (e->fingerprints != scratch + J_FINGERPRINTS)
@@ -99,15 +96,41 @@ int vol_journal_write(struct vol_device *dev, const struct vol_rekey_record *rec
 	put_le32(scratch + J_SECTOR_SIZE, e->sector_size);
 	put_le32(scratch + J_COUNT, e->count);
 	entry_checksum(scratch, e->count, scratch + J_CHECKSUM);
-	r = vol_device_write(dev, slot_offset(rec, e->sequence), scratch, bytes);
-	if (!r)
-		r = vol_device_sync(dev);
-	return r;
+	return bytes;
 }
 
-/* Decode the entry at @buf; 0 if it is valid for @md's rekey. */
-static int entry_decode(const uint8_t *buf, const struct vol_metadata *md,
-			struct vol_journal_entry *e)
+int vol_journal_write(struct vol_device *dev, const struct vol_rekey_record *rec,
+		      const struct vol_journal_entry *e, uint8_t *scratch)
+{
+	size_t bytes = vol_journal_entry_encode(e, scratch);
+	int r = vol_device_write(dev, slot_offset(rec, e->sequence), scratch, bytes);
+
+	return r ? r : vol_device_sync(dev);
+}
+
+/*
+ * Where a checksummed entry says its chunk is must be where this rekey's
+ * chunk of that number is: inside the data area, every sum checked
+ * against overflow (a crafted entry must never send the recovery's
+ * rewrite outside the data area).
+ */
+static int entry_geometry_valid(const struct vol_journal_entry *e, const struct vol_metadata *md)
+{
+	const uint64_t chunk = md->rekey.chunk_size;
+
+	if (!chunk || e->sequence >= md->data_size / chunk + !!(md->data_size % chunk))
+		return 0;
+	if (e->offset != e->sequence * chunk || !e->length || e->length > chunk ||
+	    e->length != (uint64_t)e->count * e->sector_size)
+		return 0;
+	if (e->length > md->data_size - e->offset)
+		return 0;
+	/* Only the last chunk may be short, and it ends the data area. */
+	return e->length == chunk || e->offset + e->length == md->data_size;
+}
+
+int vol_journal_entry_decode(const uint8_t *buf, const struct vol_metadata *md,
+			     struct vol_journal_entry *e)
 {
 	const struct vol_rekey_record *rec = &md->rekey;
 	uint8_t sum[VOL_SHA256_BYTES];
@@ -129,12 +152,7 @@ static int entry_decode(const uint8_t *buf, const struct vol_metadata *md,
 	if (memcmp(sum, buf + J_CHECKSUM, sizeof(sum)))
 		return -ENOENT; /* torn while being written */
 	/* A valid checksum on a wrong geometry is a bug or tampering, not a crash. */
-	if (e->offset != e->sequence * rec->chunk_size || !e->length ||
-	    e->length > rec->chunk_size || e->length != (uint64_t)e->count * e->sector_size ||
-	    e->offset + e->length > md->data_size ||
-	    (e->length < rec->chunk_size && e->offset + e->length != md->data_size))
-		return -EBADMSG;
-	return 0;
+	return entry_geometry_valid(e, md) ? 0 : -EBADMSG;
 }
 
 int vol_journal_newest(struct vol_device *dev, const struct vol_metadata *md,
@@ -151,7 +169,7 @@ int vol_journal_newest(struct vol_device *dev, const struct vol_metadata *md,
 
 		if (r)
 			return r;
-		r = entry_decode(scratch + s * half, md, &found[s]);
+		r = vol_journal_entry_decode(scratch + s * half, md, &found[s]);
 		if (r == -EBADMSG) {
 			vol_err("%s: the re-encryption journal is inconsistent with the header",
 				dev->path);

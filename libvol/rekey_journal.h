@@ -39,6 +39,23 @@ void vol_fingerprint_chunk(const uint8_t *data, size_t len, uint32_t sector_size
 int vol_fingerprint_match(const uint8_t *sector, uint32_t sector_size, const uint8_t *fp);
 
 /*
+ * Lay @e out in @scratch (vol_journal_entry_bytes(e->count) bytes; its
+ * fingerprints are copied in unless they already sit there), checksum
+ * included; returns the byte count.
+ */
+size_t vol_journal_entry_encode(const struct vol_journal_entry *e, uint8_t *scratch);
+
+/*
+ * The entry at @buf (half the journal of @md's rekey record): 0 if it is
+ * one of this rekey, with *e filled (fingerprints point into @buf);
+ * -ENOENT if it is not (no magic, another rekey, torn); -EBADMSG if its
+ * checksum holds but its chunk is not where this rekey's chunk of that
+ * number is.
+ */
+int vol_journal_entry_decode(const uint8_t *buf, const struct vol_metadata *md,
+			     struct vol_journal_entry *e);
+
+/*
  * Write @e (fingerprints included) to its slot (sequence % 2) of the
  * journal described by @rec and make it durable.  @scratch holds
  * vol_journal_entry_bytes(e->count) bytes.
