@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chunk_writer.h"
 #include "device.h"
 #include "internal.h"
 #include "keyslot.h"
@@ -306,6 +307,7 @@ struct rekey_run {
 	const struct vol_rekey_ops *ops;
 	struct vol_engine *old_eng, *new_eng;
 	struct vol_device data;      /* the data area: vol's fd, or an O_DIRECT one */
+	int direct;                  /* data.fd is our own, opened O_DIRECT */
 	uint8_t *bufs[2];            /* chunk_size bytes each, page aligned: step n uses n % 2 */
 	int map_ok;                  /* an image file: chunks are rewritten in a shared mapping */
 	struct prefetch *next;       /* offline: the next chunk, mapped and fingerprinted */
@@ -372,13 +374,23 @@ static int chunk_read(struct rekey_run *rr, uint64_t off, size_t len, uint8_t *b
 
 /*
  * Re-encrypt a chunk and write it back, a piece at a time, pipelined: the
- * engine's workers decrypt the next piece while this thread writes the
- * one before.  From a mapping, each piece is first copied to our buffer:
- * the mapping is never written to, so a sector goes from the old key's
- * ciphertext to the new key's without ever being plaintext in the page
- * cache, and a write cut short by a kill stops at a page boundary (pwrite),
- * never inside a sector.
+ * engine's workers decrypt the next piece while this thread encrypts, and
+ * the pieces finished are written behind (chunk_writer.h).
+ * From a mapping, the first pass reads it into our buffer: the mapping is
+ * never written to, so a sector goes from the old key's ciphertext to the
+ * new key's without ever being plaintext in the page cache, and a write
+ * cut short by a kill stops at a page boundary (pwrite), never inside a
+ * sector.  The writer only takes pieces already read from the mapping.
  */
+/*
+ * Writes that bypass the page cache (O_DIRECT) go out from a thread of
+ * their own in requests this large: one MiB at a time, a disk spends
+ * more time waiting between requests than writing.  Through the page
+ * cache a write is a copy, which this thread makes a piece at a time
+ * right behind the cipher (another thread would only contend for CPUs).
+ */
+#define DIRECT_WRITE_BYTES (4u << 20)
+
 static size_t piece_len(size_t len, size_t k)
 {
 	size_t at = k * RECRYPT_PIECE;
@@ -390,14 +402,16 @@ static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *
 {
 	const size_t len = v->len, pieces = (len + RECRYPT_PIECE - 1) / RECRYPT_PIECE;
 	struct vol_engine_job *dec = NULL, *enc = NULL;
-	int r = 0;
+	struct chunk_writer w;
+	int r = 0, r2;
 
+	chunk_writer_start(&w, &rr->data, rr->vol->md.data_offset + off, buf, len,
+			   rr->direct ? DIRECT_WRITE_BYTES : RECRYPT_PIECE, rr->direct);
 	/* From a mapping the first pass reads it and writes our buffer: no copy. */
 	r = vol_engine_submit_from(rr->old_eng, 0, off / 512, buf, v->map ? v->data : NULL,
 				   piece_len(len, 0), &dec);
 	for (size_t k = 0; !r && k < pieces; k++) {
 		uint8_t *p = buf + k * RECRYPT_PIECE;
-		int r2;
 
 		r = vol_engine_wait(dec);
 		dec = NULL;
@@ -413,12 +427,13 @@ static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *
 						   v->map ? v->data + (k + 1) * RECRYPT_PIECE : NULL,
 						   piece_len(len, k + 1), &dec);
 		if (!r)
-			r = data_write(rr, off + k * RECRYPT_PIECE, p, piece_len(len, k));
+			chunk_writer_ready(&w, k * RECRYPT_PIECE + piece_len(len, k));
 	}
 	/* An error leaves no job behind: the buffer must not be freed under one. */
 	if (dec)
 		vol_engine_wait(dec);
-	return r;
+	r2 = chunk_writer_finish(&w);
+	return r ? r : r2;
 }
 
 static void chunk_close(struct chunk_view *v)
@@ -720,6 +735,7 @@ static int run_open(struct rekey_run *rr, struct vol_volume *vol, const struct v
 		rr->data.fd = open(vol->dev->path, O_RDWR | O_DIRECT | O_CLOEXEC);
 		if (rr->data.fd < 0)
 			return -errno;
+		rr->direct = 1;
 	}
 	if (posix_memalign((void **)&rr->bufs[0], 4096, vol->md.rekey.chunk_size) ||
 	    posix_memalign((void **)&rr->bufs[1], 4096, vol->md.rekey.chunk_size) ||

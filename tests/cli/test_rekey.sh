@@ -37,6 +37,7 @@ require_crashpoint || finish
 
 rekey_cleanup() {
 	[ -d "/run/volcrypt/$NAME" ] && vc close "$NAME" >/dev/null 2>&1
+	[ -n "${LOOP:-}" ] && losetup -d "$LOOP" 2>/dev/null
 	cleanup
 }
 trap rekey_cleanup EXIT
@@ -361,6 +362,53 @@ for k in "${open_points[@]}"; do
 		fail "open of a volume killed mid-rekey at $k/$n" "${why[@]}"
 	fi
 done
+
+# ============================================================ a block device
+# On a block device the rekey reads and writes O_DIRECT, and the writes
+# go out behind the cipher from a thread of their own, 4 MiB at a time:
+# 16 MiB chunks make four writes each.  Killed at any of them (the shim
+# tears the write in half) or at the chunk's sync, the rekey resumes on
+# the device to the same plaintext.
+LOOP=
+cp --sparse=always "$pristine" "$work"
+if LOOP=$(losetup -f --show "$work" 2>"$T/losetup.err"); then
+	blk_cmd=("$VC" rekey "$LOOP" --key-file "$K1" --keep-key-file "$K2" --chunk-size 16M)
+	(env LD_PRELOAD="$CRASHPOINT_SO" CRASHPOINT_LOG=1 CRASHPOINT_COUNT_FILE="$T/count" \
+		"${blk_cmd[@]}" >/dev/null 2>"$T/oplog")
+	rc=$?
+	# The chunks' data writes: 4 MiB each, past the 16 MiB header area.
+	mapfile -t data_ops < <(awk '/ pwrite.* len=4194304 .*off=[0-9]+$/ {
+			off = $NF; sub(/^off=/, "", off)
+			if (off + 0 >= 16777216) { sub(/^crashpoint: #/, ""); print $1 } }' "$T/oplog")
+	check "the block device's rekey writes its data 4 MiB at a time (exit $rc, ${#data_ops[@]} writes)" \
+		test "$rc" = 0 -a "${#data_ops[@]}" = $((DATA_SIZE / (4 * MiB)))
+	w=$(plain_is "$work" "$T/plain") || true
+	check "... and the plaintext is intact${w:+ ($w)}" test -z "$w"
+	# The first chunk's four data writes and its sync, and the last write.
+	first=$(printf '%s\n' "${data_ops[@]}" | head -n1)
+	last=$(printf '%s\n' "${data_ops[@]}" | tail -n1)
+	for k in "${first:-1}" $((first + 1)) $((first + 2)) $((first + 3)) $((first + 4)) \
+		"${last:-1}"; do
+		why=()
+		cp --sparse=always "$pristine" "$work"
+		run_shim "$k" "${blk_cmd[@]}"
+		[ $? -eq 137 ] || why+=("not killed at operation $k")
+		[ "$(in_progress "$LOOP")" = yes ] || why+=("no rekey in progress after the kill")
+		r=$(rc_of vc rekey "$LOOP" --resume --key-file "$K1")
+		[ "$r" = 0 ] || why+=("rekey --resume exit $r: $(head -n1 "$T/step.err")")
+		w=$(plain_is "$work" "$T/plain") || why+=("$w")
+		if [ ${#why[@]} -eq 0 ]; then
+			ok "block device: rekey killed at $k (a torn data write or its sync), resumed: plaintext identical"
+		else
+			fail "block device: rekey killed at $k" "${why[@]}"
+			diag_file "stderr of the killed run" "$T/shim.err"
+		fi
+	done
+	losetup -d "$LOOP"
+	LOOP=
+else
+	fail "losetup of the image" "$(head -n1 "$T/losetup.err")"
+fi
 
 # ============================================================ refusals, damage
 cp --sparse=always "$pristine" "$work"
