@@ -162,7 +162,7 @@ cli-tests: all $(BUILD)/tests/crashpoint.so
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBVOL_SRC) $(LIBVOL_HDR)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBVOL_SRC) $(LIBVOL_HDR)
 	@mkdir -p $(@D)
 	clang $(CSTD) -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -Ilibvol \
 		$(call pc_cflags,$(LIB_PKGS)) -o $@ $< $(LIBVOL_SRC) $(call pc_libs,$(LIB_PKGS)) -pthread

@@ -17,7 +17,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +60,30 @@ static void dm_log_hook(int level, const char *file, int line, int dm_errno,
 	vol_dbg("libdevmapper: %s", msg);
 }
 
+/*
+ * Is udevd there to answer a cookie?  Its control socket can outlive it:
+ * initramfs-tools stops the initramfs's udevd and moves /run, socket
+ * file included, to the real root.  Waiting on a cookie nobody answers
+ * would hang for ever, so only a socket that takes a connection counts.
+ */
+static int udev_listening(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	if (access(UDEV_CONTROL, F_OK) != 0)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1; /* cannot tell: trust the socket file, as libdevmapper does */
+	memcpy(addr.sun_path, UDEV_CONTROL, sizeof(UDEV_CONTROL));
+	ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 || errno != ECONNREFUSED;
+	close(fd);
+	if (!ok)
+		vol_dbg("udev: %s is left over, no udevd listens on it", UDEV_CONTROL);
+	return ok;
+}
+
 static void dm_begin(void)
 {
 	pthread_mutex_lock(&dm_lock);
@@ -65,7 +92,7 @@ static void dm_begin(void)
 	 * Without udevd nobody answers a cookie: let libdevmapper create and
 	 * remove the nodes itself (initramfs, containers, our test VM).
 	 */
-	dm_udev_set_sync_support(access(UDEV_CONTROL, F_OK) == 0);
+	dm_udev_set_sync_support(udev_listening());
 }
 
 static void dm_end(void)
@@ -75,11 +102,32 @@ static void dm_end(void)
 	pthread_mutex_unlock(&dm_lock);
 }
 
+static int module_loadable(const char *module);
+
+/*
+ * Device-mapper built as a module that nothing has loaded yet has no
+ * control node.  Make it as systemd's kmod-static-nodes does at boot:
+ * opening it has the kernel load dm_mod (its char-major-10-236 alias).
+ * A unit early in the boot, or a minimal root without that service,
+ * would otherwise find no device-mapper and fall back to fuse.
+ */
+static void make_control_node(void)
+{
+	if (!module_loadable("dm_mod"))
+		return;
+	if (mkdir(VOL_DM_DIR, 0755) && errno != EEXIST)
+		return;
+	if (mknod(DM_CONTROL, S_IFCHR | 0600, makedev(10, 236)) == 0)
+		vol_dbg("device-mapper: made %s for the dm_mod module to load", DM_CONTROL);
+}
+
 int vol_dm_available(void)
 {
 	char version[64];
 	int ok;
 
+	if (access(DM_CONTROL, F_OK) != 0)
+		make_control_node();
 	if (access(DM_CONTROL, F_OK) != 0) {
 		vol_dbg("device-mapper: %s: %s", DM_CONTROL, strerror(errno));
 		return 0;

@@ -254,6 +254,17 @@ if bad or not lines:
     sys.exit("%d of %d lines are not a JSON object" % (bad, len(lines)))
 EOF
 
+# kill_verdict PASS FAIL: ok PASS if nothing went into why[] after a kill,
+# else fail FAIL with the reasons and the killed run's stderr.
+kill_verdict() {
+	if [ ${#why[@]} -eq 0 ]; then
+		ok "$1"
+	else
+		fail "$2" "${why[@]}"
+		diag_file "stderr of the killed run" "$T/shim.err"
+	fi
+}
+
 # ============================================================ crash safety
 rm -f "$T/count"
 cp --sparse=always "$pristine" "$work"
@@ -317,12 +328,8 @@ for k in $points; do
 		slot_wiped "$work" "$s" || why+=("old keyslot $s's material not wiped")
 	done
 	[ "$(volume_key "$work" "$K1")" != "$old_key" ] || why+=("the volume key did not change")
-	if [ ${#why[@]} -eq 0 ]; then
-		ok "rekey killed at $k/$n ($how): plaintext identical, k1 k2 open, k3 gone"
-	else
-		fail "rekey killed at $k/$n${how:+ ($how)}" "${why[@]}"
-		diag_file "stderr of the killed run" "$T/shim.err"
-	fi
+	kill_verdict "rekey killed at $k/$n ($how): plaintext identical, k1 k2 open, k3 gone" \
+		"rekey killed at $k/$n${how:+ ($how)}"
 done
 echo "# $resumed resumed, $restarted not recorded yet, $finished already finished"
 check "some kill points left a rekey in progress ($resumed)" test "$resumed" -gt 0
@@ -397,12 +404,8 @@ if LOOP=$(losetup -f --show "$work" 2>"$T/losetup.err"); then
 		r=$(rc_of vc rekey "$LOOP" --resume --key-file "$K1")
 		[ "$r" = 0 ] || why+=("rekey --resume exit $r: $(head -n1 "$T/step.err")")
 		w=$(plain_is "$work" "$T/plain") || why+=("$w")
-		if [ ${#why[@]} -eq 0 ]; then
-			ok "block device: rekey killed at $k (a torn data write or its sync), resumed: plaintext identical"
-		else
-			fail "block device: rekey killed at $k" "${why[@]}"
-			diag_file "stderr of the killed run" "$T/shim.err"
-		fi
+		kill_verdict "block device: rekey killed at $k (a torn data write or its sync), resumed: plaintext identical" \
+			"block device: rekey killed at $k"
 	done
 	losetup -d "$LOOP"
 	LOOP=

@@ -6,25 +6,12 @@
  * gets past the SHA-256 and exercises every field check.  Whatever
  * decodes must re-encode to a copy that decodes to the same structure.
  */
-#include <gcrypt.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "header_codec.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	gcry_check_version(GCRYPT_VERSION);
-	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
-	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-	return 0;
-}
 
 static void check_round_trip(const struct vol_metadata *md, int copy)
 {

@@ -8,29 +8,16 @@
  * this rekey that lies wholly inside the data area: recovery rewrites
  * exactly those bytes.
  */
-#include <gcrypt.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "le_bytes.h"
 #include "rekey_journal.h"
 
 /* A small journal keeps each input cheap: half of it holds 253 fingerprints. */
 #define SLOT_BYTES 8192u
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	gcry_check_version(GCRYPT_VERSION);
-	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
-	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-	return 0;
-}
 
 static void check_entry(const struct vol_journal_entry *e, const struct vol_metadata *md,
 			const uint8_t *slot)

@@ -13,6 +13,11 @@
 #   key    key file inside the initramfs (volcrypttab names it): no prompt
 #   keydm  the same without dm-volcrypt.ko: the dm-crypt backend
 #   plain  the same root filesystem on a plain disk, no volcrypt
+#   systemd  a second root with systemd as init (the host's systemd and
+#          kmod, no udevd): /etc/volcrypttab names a data disk by UUID= with
+#          a key file; volcrypt-generator's unit opens it before
+#          cryptsetup.target (our kernel target, loaded by modprobe), a probe
+#          unit reads it, and at poweroff the unit's stop closes it
 # and reports the time from kernel start to the root's mount (the kernel's
 # time stamp of its ext4 mount line) of key, keydm and plain.
 #
@@ -28,7 +33,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../../.." && pwd)
 PKGS=(qemu-system-x86 linux-image-amd64 busybox-static initramfs-tools e2fsprogs
-	dmsetup kmod udev zstd python3)
+	dmsetup kmod udev zstd python3 systemd)
 NAME=vcroot
 PASSED=0
 FAILED=0
@@ -76,6 +81,8 @@ missing() {
 	PATH=/usr/sbin:/sbin:$PATH command -v mkfs.ext4 >/dev/null || echo mkfs.ext4
 	[ -e /lib/udev/rules.d/95-dm-notify.rules ] || echo dm-udev-rules
 	command -v python3 >/dev/null || echo python3
+	[ -x /usr/lib/systemd/systemd ] && [ -x /usr/lib/systemd/systemd-shutdown ] || echo systemd
+	command -v kmod >/dev/null || echo kmod
 }
 ensure_packages missing "${PKGS[@]}"
 export PATH=/usr/sbin:/sbin:$PATH
@@ -184,7 +191,7 @@ boot() {
 	t0=$EPOCHREALTIME
 	python3 "$HERE/serial.py" --log "$W/serial-$name.log" --timeout "${VOLCRYPT_BOOT_TIMEOUT:-180}" "$@" -- \
 		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G -nographic -no-reboot \
-		-net none -drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
+		-net none -drive "file=$disk,format=raw,if=virtio,cache=unsafe" ${BOOT_EXTRA[@]+"${BOOT_EXTRA[@]}"} \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
 		-append "console=ttyS0 quiet fsck.mode=skip $append"
 	rc=$?
@@ -199,6 +206,7 @@ mount_time() {
 }
 
 ROOT_APPEND="root=/dev/mapper/$NAME rootfstype=ext4"
+BOOT_EXTRA=()
 # panic=-1: initramfs-tools' panic reboots at once, and qemu (-no-reboot) ends.
 BOOT_FAILED='Kernel panic|Rebooting automatically|\(initramfs\) '
 check "boot with the passphrase typed on the console: root mounted, marker read" \
@@ -285,6 +293,102 @@ echo "boot:   plain disk, no volcrypt:            $(summary plain-initramfs)"
 echo "boot: of which device-mapper loaded (by volcrypt's boot script) -> root mounted:"
 echo "boot:   volcrypt, key file, kernel target:  $(summary key-dm)"
 echo "boot:   volcrypt, key file, dm-crypt:       $(summary keydm-dm)"
+# ------------------------------------------------------------ systemd
+# A second root filesystem, booted with systemd as init: the systemd and
+# kmod of the host, busybox, and volcrypt as `make install` installs it.
+# /etc/volcrypttab names a data volume on a second disk by UUID= with a
+# key file; volcrypt-generator makes volcrypt@data.service of it,
+# cryptsetup.target pulls it in, a probe unit after it reads the volume,
+# and at poweroff a probe ordered after the unit's stop checks it closed.
+SD=$W/sdroot
+# sd_libs FILE: the libraries FILE needs (but ours, installed with it), at
+# their host paths in $SD.
+sd_libs() {
+	local lib
+	while read -r lib; do
+		case $lib in "$W"/*) continue ;; esac
+		[ -e "$SD$lib" ] || { mkdir -p "$SD$(dirname "$lib")" && cp -L "$lib" "$SD$lib"; }
+	done < <(LD_LIBRARY_PATH=$W/inst/usr/local/lib ldd "$1" 2>/dev/null |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+}
+# sd_copy FILE...: host files (symlinks followed) and their libraries.
+sd_copy() {
+	local f
+	for f; do
+		mkdir -p "$SD$(dirname "$f")"
+		cp -L --preserve=mode "$f" "$SD$f"
+		sd_libs "$f"
+	done
+}
+stage_systemd_root() {
+	local a d
+	# The host's merged /usr layout: systemd finds its helpers by either path.
+	mkdir -p "$SD"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,run,tmp,root,var}
+	for d in bin sbin lib lib64; do ln -s "usr/$d" "$SD/$d"; done
+	sd_copy /usr/lib/systemd/systemd /usr/lib/systemd/systemd-shutdown "$(command -v systemctl)" \
+		/bin/busybox "$(readlink -f "$(command -v kmod)")"
+	for a in sh cat tr grep sed head true; do ln -sf /bin/busybox "$SD/bin/$a"; done
+	ln -sf "$(readlink -f "$(command -v kmod)")" "$SD/sbin/modprobe"
+	# volcrypt as installed, with the libraries libvol needs.
+	cp -a "$W/inst/usr" "$SD/"
+	sd_libs "$W/inst/usr/local/sbin/volcrypt"
+	sd_libs "$W/inst/usr/local/sbin/volcrypt-fused"
+	# Units: the host's targets and shutdown services, our probes.
+	mkdir -p "$SD/usr/lib/systemd/system" "$SD/etc/systemd/system"
+	for u in cryptsetup.target cryptsetup-pre.target umount.target shutdown.target \
+		poweroff.target final.target systemd-poweroff.service blockdev@.target; do
+		cp "/usr/lib/systemd/system/$u" "$SD/usr/lib/systemd/system/"
+	done
+	cp "$HERE"/systemd/*.service "$HERE"/systemd/*.target "$SD/etc/systemd/system/"
+	ln -sf boot-test.target "$SD/etc/systemd/system/default.target"
+	install -m 0755 "$HERE/systemd/boot-test-systemd" "$SD/usr/local/sbin/boot-test-systemd"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$SD/etc/passwd"
+	printf 'root:x:0:\n' >"$SD/etc/group"
+	printf '%s\n' 0123456789abcdef0123456789abcdef >"$SD/etc/machine-id"
+	cp -L /etc/os-release "$SD/etc/os-release"
+	install -m 0600 "$W/pass" "$SD/etc/data.key"
+	printf '# systemd boot test\ndata UUID=%s /etc/data.key\n' "$DATA_UUID" >"$SD/etc/volcrypttab"
+	# Modules modprobe (the kernel's helper) loads: device-mapper, dm-crypt,
+	# the ciphers, and our target.
+	for d in drivers/md crypto arch/x86/crypto lib; do
+		mkdir -p "$SD/lib/modules/$KVER/kernel/$d"
+		cp -a "/lib/modules/$KVER/kernel/$d/." "$SD/lib/modules/$KVER/kernel/$d/"
+	done
+	cp "/lib/modules/$KVER"/modules.{builtin,builtin.modinfo,order} "$SD/lib/modules/$KVER/"
+	if [ -n "$KO" ]; then
+		mkdir -p "$SD/lib/modules/$KVER/extra" && cp "$KO" "$SD/lib/modules/$KVER/extra/"
+	fi
+	depmod -b "$SD" "$KVER"
+	find "$SD/usr" -type f -name '*.so*' -printf '/%h\n' | sed "s|^/$SD||" | sort -u >"$W/ld.so.conf"
+	mv "$W/ld.so.conf" "$SD/etc/ld.so.conf"
+	ldconfig -r "$SD"
+	mkfs.ext4 -q -F -L sdroot -d "$SD" "$W/sdroot.ext4" 300M >/dev/null
+}
+
+# The data volume: its first bytes are a marker, written through the fuse backend.
+DATA_MARKER="volcrypt-systemd-marker-$RANDOM$RANDOM"
+"$VC" format "$W/data.img" --size 32M --key-file "$W/pass" --batch --pbkdf pbkdf2 \
+	--pbkdf-force-iterations 1000 >/dev/null || die "volcrypt format of the data disk failed"
+DATA_UUID=$("$VC" dump "$W/data.img" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["uuid"])')
+dev=$("$VC" open "$W/data.img" "$NAME-host" --backend fuse --key-file "$W/pass") ||
+	die "volcrypt open of the data disk failed"
+printf '%s' "$DATA_MARKER" | dd of="$dev" bs=512 conv=sync oflag=direct status=none ||
+	die "writing the data disk's marker failed"
+"$VC" close "$NAME-host" || die "volcrypt close failed"
+stage_systemd_root
+BOOT_EXTRA=(-drive "file=$W/data.img,format=raw,if=virtio,cache=unsafe")
+check "systemd as init: volcrypt-generator's volcrypt@data.service opens the UUID= entry, the probe reads it" \
+	boot systemd "$W/plain.img" "$W/sdroot.ext4" \
+	"root=/dev/vda rootfstype=ext4 rw init=/usr/lib/systemd/systemd systemd.show_status=1 systemd.log_level=info systemd.log_target=console systemd.default_standard_error=tty panic=-1" \
+	--fail "$BOOT_FAILED|Freezing execution" \
+	--expect "boot-test: systemd data marker $DATA_MARKER" \
+	--expect 'boot-test: systemd data closed at shutdown'
+BOOT_EXTRA=()
+check "... systemd ran the generated unit" grep -q 'volcrypt volume data' "$W/serial-systemd.log"
+if [ -n "$KO" ]; then
+	check "... through our kernel target, loaded by modprobe" \
+		grep -q '^boot-test: systemd data backend volcrypt' "$W/serial-systemd.log"
+fi
 echo "boot: took $(($(date +%s) - t_start)) s"
 echo "boot: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
