@@ -64,7 +64,8 @@ static void dm_log_hook(int level, const char *file, int line, int dm_errno,
  * Is udevd there to answer a cookie?  Its control socket can outlive it:
  * initramfs-tools stops the initramfs's udevd and moves /run, socket
  * file included, to the real root.  Waiting on a cookie nobody answers
- * would hang for ever, so only a socket that takes a connection counts.
+ * would hang for ever, so only a socket that takes a connection counts
+ * (without blocking: a busy udevd's full backlog still counts as running).
  */
 static int udev_listening(void)
 {
@@ -73,7 +74,7 @@ static int udev_listening(void)
 
 	if (access(UDEV_CONTROL, F_OK) != 0)
 		return 0;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return 1; /* cannot tell: trust the socket file, as libdevmapper does */
 	memcpy(addr.sun_path, UDEV_CONTROL, sizeof(UDEV_CONTROL));
