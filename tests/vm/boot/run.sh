@@ -14,10 +14,12 @@
 #   keydm  the same without dm-volcrypt.ko: the dm-crypt backend
 #   plain  the same root filesystem on a plain disk, no volcrypt
 #   systemd  a second root with systemd as init (the host's systemd and
-#          kmod, no udevd): /etc/volcrypttab names a data disk by UUID= with
-#          a key file; volcrypt-generator's unit opens it before
-#          cryptsetup.target (our kernel target, loaded by modprobe), a probe
-#          unit reads it, and at poweroff the unit's stop closes it
+#          kmod, no udevd): /etc/volcrypttab names two disks by UUID=, one
+#          with a key file, one asked through systemd-ask-password (a wrong
+#          passphrase, then the right one, typed at systemd's console agent);
+#          volcrypt-generator's units open them before cryptsetup.target
+#          (our kernel target, loaded by modprobe), a probe unit reads them,
+#          and at poweroff the units' stops close them
 # and reports the time from kernel start to the root's mount (the kernel's
 # time stamp of its ext4 mount line) of key, keydm and plain.
 #
@@ -296,10 +298,11 @@ echo "boot:   volcrypt, key file, dm-crypt:       $(summary keydm-dm)"
 # ------------------------------------------------------------ systemd
 # A second root filesystem, booted with systemd as init: the systemd and
 # kmod of the host, busybox, and volcrypt as `make install` installs it.
-# /etc/volcrypttab names a data volume on a second disk by UUID= with a
-# key file; volcrypt-generator makes volcrypt@data.service of it,
-# cryptsetup.target pulls it in, a probe unit after it reads the volume,
-# and at poweroff a probe ordered after the unit's stop checks it closed.
+# /etc/volcrypttab names two volumes on more disks by UUID=;
+# volcrypt-generator makes a volcrypt@NAME.service of each,
+# cryptsetup.target pulls them in, a probe unit after it reads the
+# volumes, and at poweroff a probe ordered after the units' stops checks
+# they closed.
 SD=$W/sdroot
 # sd_libs FILE: the libraries FILE needs (but ours, installed with it), at
 # their host paths in $SD.
@@ -326,6 +329,7 @@ stage_systemd_root() {
 	mkdir -p "$SD"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,run,tmp,root,var}
 	for d in bin sbin lib lib64; do ln -s "usr/$d" "$SD/$d"; done
 	sd_copy /usr/lib/systemd/systemd /usr/lib/systemd/systemd-shutdown "$(command -v systemctl)" \
+		/usr/bin/systemd-ask-password /usr/bin/systemd-tty-ask-password-agent \
 		/bin/busybox "$(readlink -f "$(command -v kmod)")"
 	for a in sh cat tr grep sed head true; do ln -sf /bin/busybox "$SD/bin/$a"; done
 	ln -sf "$(readlink -f "$(command -v kmod)")" "$SD/sbin/modprobe"
@@ -336,7 +340,8 @@ stage_systemd_root() {
 	# Units: the host's targets and shutdown services, our probes.
 	mkdir -p "$SD/usr/lib/systemd/system" "$SD/etc/systemd/system"
 	for u in cryptsetup.target cryptsetup-pre.target umount.target shutdown.target \
-		poweroff.target final.target systemd-poweroff.service blockdev@.target; do
+		poweroff.target final.target systemd-poweroff.service blockdev@.target \
+		systemd-ask-password-console.path systemd-ask-password-console.service; do
 		cp "/usr/lib/systemd/system/$u" "$SD/usr/lib/systemd/system/"
 	done
 	cp "$HERE"/systemd/*.service "$HERE"/systemd/*.target "$SD/etc/systemd/system/"
@@ -347,7 +352,8 @@ stage_systemd_root() {
 	printf '%s\n' 0123456789abcdef0123456789abcdef >"$SD/etc/machine-id"
 	cp -L /etc/os-release "$SD/etc/os-release"
 	install -m 0600 "$W/pass" "$SD/etc/data.key"
-	printf '# systemd boot test\ndata UUID=%s /etc/data.key\n' "$DATA_UUID" >"$SD/etc/volcrypttab"
+	printf '# systemd boot test\ndata UUID=%s /etc/data.key\nask UUID=%s none tries=2\n' \
+		"$DATA_UUID" "$ASK_UUID" >"$SD/etc/volcrypttab"
 	# Modules modprobe (the kernel's helper) loads: device-mapper, dm-crypt,
 	# the ciphers, and our target.
 	for d in drivers/md crypto arch/x86/crypto lib; do
@@ -365,29 +371,47 @@ stage_systemd_root() {
 	mkfs.ext4 -q -F -L sdroot -d "$SD" "$W/sdroot.ext4" 300M >/dev/null
 }
 
-# The data volume: its first bytes are a marker, written through the fuse backend.
+# data_volume IMG MARKER: a 32 MiB volume whose first bytes are MARKER
+# (written through the fuse backend); prints its UUID.
+data_volume() {
+	local dev
+	"$VC" format "$1" --size 32M --key-file "$W/pass" --batch --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 >/dev/null || die "volcrypt format of $1 failed"
+	dev=$("$VC" open "$1" "$NAME-host" --backend fuse --key-file "$W/pass") ||
+		die "volcrypt open of $1 failed"
+	printf '%s' "$2" | dd of="$dev" bs=512 conv=sync oflag=direct status=none ||
+		die "writing the marker of $1 failed"
+	"$VC" close "$NAME-host" || die "volcrypt close failed"
+	"$VC" dump "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["uuid"])'
+}
+# data: a key file; ask: no key file, so its unit asks through
+# systemd-ask-password (2 tries), answered on the serial console.
 DATA_MARKER="volcrypt-systemd-marker-$RANDOM$RANDOM"
-"$VC" format "$W/data.img" --size 32M --key-file "$W/pass" --batch --pbkdf pbkdf2 \
-	--pbkdf-force-iterations 1000 >/dev/null || die "volcrypt format of the data disk failed"
-DATA_UUID=$("$VC" dump "$W/data.img" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["uuid"])')
-dev=$("$VC" open "$W/data.img" "$NAME-host" --backend fuse --key-file "$W/pass") ||
-	die "volcrypt open of the data disk failed"
-printf '%s' "$DATA_MARKER" | dd of="$dev" bs=512 conv=sync oflag=direct status=none ||
-	die "writing the data disk's marker failed"
-"$VC" close "$NAME-host" || die "volcrypt close failed"
+ASK_MARKER="volcrypt-systemd-asked-$RANDOM$RANDOM"
+DATA_UUID=$(data_volume "$W/data.img" "$DATA_MARKER")
+ASK_UUID=$(data_volume "$W/ask.img" "$ASK_MARKER")
 stage_systemd_root
-BOOT_EXTRA=(-drive "file=$W/data.img,format=raw,if=virtio,cache=unsafe")
-check "systemd as init: volcrypt-generator's volcrypt@data.service opens the UUID= entry, the probe reads it" \
+BOOT_EXTRA=(-drive "file=$W/data.img,format=raw,if=virtio,cache=unsafe"
+	-drive "file=$W/ask.img,format=raw,if=virtio,cache=unsafe")
+check "systemd as init: volcrypt-generator's units open both UUID= entries, the probe reads them" \
 	boot systemd "$W/plain.img" "$W/sdroot.ext4" \
 	"root=/dev/vda rootfstype=ext4 rw init=/usr/lib/systemd/systemd systemd.show_status=1 systemd.log_level=info systemd.log_target=console systemd.default_standard_error=tty panic=-1" \
 	--fail "$BOOT_FAILED|Freezing execution" \
+	--expect 'Passphrase for ask \(UUID=[^)]*\):' --send-file "$W/wrong" \
+	--expect 'Passphrase for ask \(UUID=[^)]*\):' --send-file "$W/pass" \
 	--expect "boot-test: systemd data marker $DATA_MARKER" \
-	--expect 'boot-test: systemd data closed at shutdown'
+	--expect "boot-test: systemd ask marker $ASK_MARKER" \
+	--expect 'boot-test: systemd data closed at shutdown' \
+	--expect 'boot-test: systemd ask closed at shutdown'
 BOOT_EXTRA=()
-check "... systemd ran the generated unit" grep -q 'volcrypt volume data' "$W/serial-systemd.log"
+check "... systemd ran the generated units" \
+	eval "grep -q 'volcrypt volume data' '$W/serial-systemd.log' && grep -q 'volcrypt volume ask' '$W/serial-systemd.log'"
+check "... the asking unit took the wrong passphrase as such and asked again" \
+	test "$(grep -c 'Passphrase for ask (UUID=' "$W/serial-systemd.log")" -ge 2
 if [ -n "$KO" ]; then
 	check "... through our kernel target, loaded by modprobe" \
-		grep -q '^boot-test: systemd data backend volcrypt' "$W/serial-systemd.log"
+		eval "grep -q '^boot-test: systemd data backend volcrypt' '$W/serial-systemd.log' &&
+		      grep -q '^boot-test: systemd ask backend volcrypt' '$W/serial-systemd.log'"
 fi
 echo "boot: took $(($(date +%s) - t_start)) s"
 echo "boot: $PASSED passed, $FAILED failed"
