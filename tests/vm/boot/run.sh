@@ -13,13 +13,14 @@
 #   key    key file inside the initramfs (volcrypttab names it): no prompt
 #   keydm  the same without dm-volcrypt.ko: the dm-crypt backend
 #   plain  the same root filesystem on a plain disk, no volcrypt
-#   systemd  a second root with systemd as init (the host's systemd and
-#          kmod, no udevd): /etc/volcrypttab names two disks by UUID=, one
-#          with a key file, one asked through systemd-ask-password (a wrong
-#          passphrase, then the right one, typed at systemd's console agent);
-#          volcrypt-generator's units open them before cryptsetup.target
-#          (our kernel target, loaded by modprobe), a probe unit reads them,
-#          and at poweroff the units' stops close them
+#   systemd  a second root with systemd as init (the host's systemd, udev
+#          and kmod): /etc/volcrypttab names two disks by UUID=, one with a
+#          key file, one asked through systemd-ask-password (a wrong
+#          passphrase, then the right one, typed at systemd's console agent),
+#          and one by its path (its unit waits for the device unit udev
+#          makes); volcrypt-generator's units open them before
+#          cryptsetup.target (our kernel target, loaded by modprobe), a probe
+#          unit reads them, and at poweroff the units' stops close them
 # and reports the time from kernel start to the root's mount (the kernel's
 # time stamp of its ext4 mount line) of key, keydm and plain.
 #
@@ -298,12 +299,13 @@ echo "boot:   volcrypt, key file, dm-crypt:       $(summary keydm-dm)"
 # ------------------------------------------------------------ systemd
 # A second root filesystem, booted with systemd as init: the systemd and
 # kmod of the host, busybox, and volcrypt as `make install` installs it.
-# /etc/volcrypttab names two volumes on more disks by UUID=;
+# /etc/volcrypttab names three volumes on more disks, two by UUID=, one
+# by path;
 # volcrypt-generator makes a volcrypt@NAME.service of each,
 # cryptsetup.target pulls them in, a probe unit after it reads the
 # volumes, and at poweroff a probe ordered after the units' stops checks
 # they closed.
-SD=$W/sdroot
+SD=
 # sd_libs FILE: the libraries FILE needs (but ours, installed with it), at
 # their host paths in $SD.
 sd_libs() {
@@ -323,14 +325,29 @@ sd_copy() {
 		sd_libs "$f"
 	done
 }
+# stage_systemd_root DIR IMAGE UDEV TAB NAMES: the root in DIR, its ext4 in
+# IMAGE; UDEV=1 adds udevd, its rules and units; TAB is its volcrypttab,
+# NAMES the volumes the probes look at.
 stage_systemd_root() {
 	local a d
+	SD=$1
 	# The host's merged /usr layout: systemd finds its helpers by either path.
 	mkdir -p "$SD"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,run,tmp,root,var}
 	for d in bin sbin lib lib64; do ln -s "usr/$d" "$SD/$d"; done
 	sd_copy /usr/lib/systemd/systemd /usr/lib/systemd/systemd-shutdown "$(command -v systemctl)" \
 		/usr/bin/systemd-ask-password /usr/bin/systemd-tty-ask-password-agent \
 		/bin/busybox "$(readlink -f "$(command -v kmod)")"
+	local units=(cryptsetup.target cryptsetup-pre.target umount.target shutdown.target
+		poweroff.target final.target systemd-poweroff.service blockdev@.target
+		systemd-ask-password-console.path systemd-ask-password-console.service)
+	if [ "$3" = 1 ]; then
+		# udev's rules: device units (99-systemd.rules), device-mapper's cookies.
+		sd_copy /usr/lib/systemd/systemd-udevd /usr/bin/udevadm /usr/sbin/dmsetup
+		mkdir -p "$SD/usr/lib/udev"
+		cp -a /usr/lib/udev/rules.d "$SD/usr/lib/udev/"
+		units+=(systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
+			systemd-udev-trigger.service systemd-udev-settle.service)
+	fi
 	for a in sh cat tr grep sed head true; do ln -sf /bin/busybox "$SD/bin/$a"; done
 	ln -sf "$(readlink -f "$(command -v kmod)")" "$SD/sbin/modprobe"
 	# volcrypt as installed, with the libraries libvol needs.
@@ -339,21 +356,19 @@ stage_systemd_root() {
 	sd_libs "$W/inst/usr/local/sbin/volcrypt-fused"
 	# Units: the host's targets and shutdown services, our probes.
 	mkdir -p "$SD/usr/lib/systemd/system" "$SD/etc/systemd/system"
-	for u in cryptsetup.target cryptsetup-pre.target umount.target shutdown.target \
-		poweroff.target final.target systemd-poweroff.service blockdev@.target \
-		systemd-ask-password-console.path systemd-ask-password-console.service; do
-		cp "/usr/lib/systemd/system/$u" "$SD/usr/lib/systemd/system/"
+	for a in "${units[@]}"; do
+		cp "/usr/lib/systemd/system/$a" "$SD/usr/lib/systemd/system/"
 	done
 	cp "$HERE"/systemd/*.service "$HERE"/systemd/*.target "$SD/etc/systemd/system/"
 	ln -sf boot-test.target "$SD/etc/systemd/system/default.target"
 	install -m 0755 "$HERE/systemd/boot-test-systemd" "$SD/usr/local/sbin/boot-test-systemd"
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$SD/etc/passwd"
-	printf 'root:x:0:\n' >"$SD/etc/group"
+	cp /etc/group "$SD/etc/group" # the system groups udev's rules name
 	printf '%s\n' 0123456789abcdef0123456789abcdef >"$SD/etc/machine-id"
 	cp -L /etc/os-release "$SD/etc/os-release"
 	install -m 0600 "$W/pass" "$SD/etc/data.key"
-	printf '# systemd boot test\ndata UUID=%s /etc/data.key\nask UUID=%s none tries=2\n' \
-		"$DATA_UUID" "$ASK_UUID" >"$SD/etc/volcrypttab"
+	printf '# systemd boot test\n%s' "$4" >"$SD/etc/volcrypttab"
+	echo "$5" >"$SD/etc/boot-test-volumes"
 	# Modules modprobe (the kernel's helper) loads: device-mapper, dm-crypt,
 	# the ciphers, and our target.
 	for d in drivers/md crypto arch/x86/crypto lib; do
@@ -368,7 +383,7 @@ stage_systemd_root() {
 	find "$SD/usr" -type f -name '*.so*' -printf '/%h\n' | sed "s|^/$SD||" | sort -u >"$W/ld.so.conf"
 	mv "$W/ld.so.conf" "$SD/etc/ld.so.conf"
 	ldconfig -r "$SD"
-	mkfs.ext4 -q -F -L sdroot -d "$SD" "$W/sdroot.ext4" 300M >/dev/null
+	mkfs.ext4 -q -F -L sdroot -d "$SD" "$2" 300M >/dev/null
 }
 
 # data_volume IMG MARKER: a 32 MiB volume whose first bytes are MARKER
@@ -390,12 +405,22 @@ DATA_MARKER="volcrypt-systemd-marker-$RANDOM$RANDOM"
 ASK_MARKER="volcrypt-systemd-asked-$RANDOM$RANDOM"
 DATA_UUID=$(data_volume "$W/data.img" "$DATA_MARKER")
 ASK_UUID=$(data_volume "$W/ask.img" "$ASK_MARKER")
-stage_systemd_root
-BOOT_EXTRA=(-drive "file=$W/data.img,format=raw,if=virtio,cache=unsafe"
-	-drive "file=$W/ask.img,format=raw,if=virtio,cache=unsafe")
-check "systemd as init: volcrypt-generator's units open both UUID= entries, the probe reads them" \
-	boot systemd "$W/plain.img" "$W/sdroot.ext4" \
-	"root=/dev/vda rootfstype=ext4 rw init=/usr/lib/systemd/systemd systemd.show_status=1 systemd.log_level=info systemd.log_target=console systemd.default_standard_error=tty panic=-1" \
+PATH_MARKER="volcrypt-systemd-bypath-$RANDOM$RANDOM"
+data_volume "$W/bypath.img" "$PATH_MARKER" >/dev/null
+drive() {
+	printf '%s\n' -drive "file=$1,format=raw,if=virtio,cache=unsafe"
+}
+SD_APPEND="root=/dev/vda rootfstype=ext4 rw init=/usr/lib/systemd/systemd systemd.show_status=1"
+SD_APPEND+=" systemd.log_level=info systemd.log_target=console systemd.default_standard_error=tty panic=-1"
+
+# Without udevd (its socket left over from the initramfs): the UUID= entries,
+# one of them asked on the console.
+stage_systemd_root "$W/sdroot" "$W/sdroot.ext4" 0 \
+	"$(printf 'data UUID=%s /etc/data.key\nask UUID=%s none tries=2\n' "$DATA_UUID" "$ASK_UUID")" \
+	"data ask"
+mapfile -t BOOT_EXTRA < <(drive "$W/data.img"; drive "$W/ask.img")
+check "systemd as init, no udevd: volcrypt-generator's units open both UUID= entries, the probe reads them" \
+	boot systemd "$W/plain.img" "$W/sdroot.ext4" "$SD_APPEND" \
 	--fail "$BOOT_FAILED|Freezing execution" \
 	--expect 'Passphrase for ask \(UUID=[^)]*\):' --send-file "$W/wrong" \
 	--expect 'Passphrase for ask \(UUID=[^)]*\):' --send-file "$W/pass" \
@@ -403,15 +428,32 @@ check "systemd as init: volcrypt-generator's units open both UUID= entries, the 
 	--expect "boot-test: systemd ask marker $ASK_MARKER" \
 	--expect 'boot-test: systemd data closed at shutdown' \
 	--expect 'boot-test: systemd ask closed at shutdown'
-BOOT_EXTRA=()
 check "... systemd ran the generated units" \
 	eval "grep -q 'volcrypt volume data' '$W/serial-systemd.log' && grep -q 'volcrypt volume ask' '$W/serial-systemd.log'"
 check "... the asking unit took the wrong passphrase as such and asked again" \
 	test "$(grep -c 'Passphrase for ask (UUID=' "$W/serial-systemd.log")" -ge 2
+
+# With udevd: a UUID= entry and one by path, whose unit waits for udev's device unit.
+stage_systemd_root "$W/sdroot-udev" "$W/sdroot-udev.ext4" 1 \
+	"$(printf 'data UUID=%s /etc/data.key\nbypath /dev/vdc /etc/data.key\n' "$DATA_UUID")" \
+	"data bypath"
+mapfile -t BOOT_EXTRA < <(drive "$W/data.img"; drive "$W/bypath.img")
+check "systemd as init with udevd: the UUID= and the path entries opened, the probe reads them" \
+	boot systemd-udev "$W/plain.img" "$W/sdroot-udev.ext4" "$SD_APPEND" \
+	--fail "$BOOT_FAILED|Freezing execution" \
+	--expect "boot-test: systemd data marker $DATA_MARKER" \
+	--expect "boot-test: systemd bypath marker $PATH_MARKER" \
+	--expect 'boot-test: systemd data closed at shutdown' \
+	--expect 'boot-test: systemd bypath closed at shutdown'
+BOOT_EXTRA=()
+check "... the path entry's unit waited for udev's device unit" \
+	grep -q 'Found device dev-vdc.device' "$W/serial-systemd-udev.log"
 if [ -n "$KO" ]; then
-	check "... through our kernel target, loaded by modprobe" \
+	check "... every volume of both boots through our kernel target, loaded by modprobe" \
 		eval "grep -q '^boot-test: systemd data backend volcrypt' '$W/serial-systemd.log' &&
-		      grep -q '^boot-test: systemd ask backend volcrypt' '$W/serial-systemd.log'"
+		      grep -q '^boot-test: systemd ask backend volcrypt' '$W/serial-systemd.log' &&
+		      grep -q '^boot-test: systemd data backend volcrypt' '$W/serial-systemd-udev.log' &&
+		      grep -q '^boot-test: systemd bypath backend volcrypt' '$W/serial-systemd-udev.log'"
 fi
 echo "boot: took $(($(date +%s) - t_start)) s"
 echo "boot: $PASSED passed, $FAILED failed"
