@@ -67,11 +67,11 @@ int vol_load(const char *path, unsigned flags, struct vol_volume **out)
 		return r;
 	if (!path || !out)
 		return -EINVAL;
+	if ((flags & VOL_LOAD_LUKS2) && !(flags & VOL_LOAD_READONLY))
+		return -EINVAL; /* a LUKS2 handle is never updated */
 	vol = calloc(1, sizeof(*vol));
 	if (!vol)
 		return -ENOMEM;
-	if ((flags & VOL_LOAD_LUKS2) && !(flags & VOL_LOAD_READONLY))
-		return -EINVAL; /* a LUKS2 handle is never updated */
 	r = vol_device_open(path, (flags & VOL_LOAD_READONLY) ? 0 :
 				  VOL_DEV_WRITE | ((flags & VOL_LOAD_ONLINE) ? VOL_DEV_SHARED : 0) |
 				  ((flags & VOL_LOAD_LOCK_HELD) ? VOL_DEV_NOLOCK : 0),
