@@ -13,7 +13,7 @@
 #include "keyslot.h"
 #include "volume.h"
 
-static int read_copy(struct vol_device *dev, int copy, struct vol_metadata *md)
+int vol_header_read_copy(struct vol_device *dev, int copy, struct vol_metadata *md)
 {
 	uint8_t buf[VOL_META_SIZE];
 	int r;
@@ -47,7 +47,7 @@ int vol_header_read(struct vol_device *dev, struct vol_metadata *md,
 	int res[VOL_COPIES], best = -1;
 
 	for (int c = 0; c < VOL_COPIES; c++) {
-		res[c] = read_copy(dev, c, &cand[c]);
+		res[c] = vol_header_read_copy(dev, c, &cand[c]);
 		if (res[c] && res[c] != -EBADMSG && res[c] != -EPROTONOSUPPORT)
 			return res[c];
 		if (!res[c] && (best < 0 || cand[c].sequence > cand[best].sequence))

@@ -22,25 +22,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "header_codec.h"
 #include "internal.h"
+#include "volume.h"
 
 #define SYS_CLASS_BLOCK "/sys/class/block"
-
-/* 1 if copy @copy at its place on @fd decodes and names @uuid. */
-static int copy_has_uuid(int fd, uint64_t size, int copy, const uint8_t uuid[16])
-{
-	struct vol_metadata md;
-	uint8_t buf[VOL_META_SIZE];
-
-	if (size < VOL_COPY_BASE(copy) + VOL_META_SIZE)
-		return 0;
-	if (pread(fd, buf, sizeof(buf), (off_t)VOL_COPY_BASE(copy)) != (ssize_t)sizeof(buf))
-		return 0;
-	if (memcmp(buf, VOL_MAGIC, VOL_MAGIC_LEN))
-		return 0;
-	return vol_metadata_decode(buf, copy, &md) == 0 && !memcmp(md.uuid, uuid, 16);
-}
 
 /*
  * 1 if /dev/@name holds a header of @uuid.  Devices that cannot be opened
@@ -49,17 +36,20 @@ static int copy_has_uuid(int fd, uint64_t size, int copy, const uint8_t uuid[16]
 static int device_has_uuid(const char *name, const uint8_t uuid[16])
 {
 	char path[PATH_MAX];
-	uint64_t size = 0;
-	int fd, found = 0;
+	struct vol_device dev = { .path = path };
+	struct vol_metadata md;
+	int found = 0;
 
 	snprintf(path, sizeof(path), "/dev/%s", name);
 	/* O_NONBLOCK: an empty CD drive fails at once instead of spinning up. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
+	dev.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (dev.fd < 0)
 		return 0;
-	if (ioctl(fd, BLKGETSIZE64, &size) == 0)
-		found = copy_has_uuid(fd, size, 0, uuid) || copy_has_uuid(fd, size, 1, uuid);
-	close(fd);
+	if (ioctl(dev.fd, BLKGETSIZE64, &dev.size) == 0) {
+		for (int c = 0; c < VOL_COPIES && !found; c++)
+			found = !vol_header_read_copy(&dev, c, &md) && !memcmp(md.uuid, uuid, 16);
+	}
+	close(dev.fd);
 	return found;
 }
 

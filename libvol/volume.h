@@ -26,6 +26,9 @@ struct vol_volume {
  */
 #define VOL_LOAD_LOCK_HELD 0x100
 
+/* Read and decode metadata copy @copy of @dev: -EBADMSG if it is not a valid one. */
+int vol_header_read_copy(struct vol_device *dev, int copy, struct vol_metadata *md);
+
 /*
  * Read both metadata copies of @dev and pick the newest valid one.
  * -EBADMSG when neither verifies, -EPROTONOSUPPORT when the best one is
