@@ -701,24 +701,6 @@ int vol_fuse_activate(const struct vol_map_request *req, struct vol_mapping_info
 	return r;
 }
 
-/* 1 if @dev is a loop device on @file; 0 if not (or no longer). */
-static int loop_backs(const char *dev, const char *file)
-{
-	char path[128], buf[PATH_MAX + 16];
-	const char *base = strrchr(dev, '/');
-	int n;
-
-	if (!base || strncmp(base + 1, "loop", 4))
-		return 0;
-	snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", base + 1);
-	n = read_small_file(path, buf, sizeof(buf));
-	if (n <= 0)
-		return 0;
-	if (buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return !strcmp(buf, file);
-}
-
 int vol_fuse_deactivate(const struct vol_mapping_info *info, const char *run_dir)
 {
 	char mnt[PATH_MAX], file[PATH_MAX];
@@ -730,7 +712,7 @@ int vol_fuse_deactivate(const struct vol_mapping_info *info, const char *run_dir
 	    path_join(file, sizeof(file), mnt, "volume"))
 		return -ENAMETOOLONG;
 	/* The device first: while it is in use, nothing may change. */
-	if (info->device[0] && loop_backs(info->device, file)) {
+	if (info->device[0] && vol_loop_backs(info->device, file)) {
 		r = vol_loop_detach(info->device);
 		if (r == -EBUSY)
 			return r;
@@ -743,7 +725,7 @@ int vol_fuse_deactivate(const struct vol_mapping_info *info, const char *run_dir
 		 * kernel only marked it for detaching at its last close.
 		 * The daemon must serve that process until then.
 		 */
-		if (loop_backs(info->device, file))
+		if (vol_loop_backs(info->device, file))
 			return -EBUSY;
 	}
 	r = daemon_stop(info->pid, mnt);
@@ -769,6 +751,6 @@ int vol_fuse_refresh(struct vol_mapping_info *info, const char *run_dir)
 		close(pidfd);
 	/* A killed daemon leaves its mount behind: stat() says ENOTCONN. */
 	info->stale = pidfd == -ESRCH || stat(file, &st) < 0 ||
-		      (info->device[0] && !loop_backs(info->device, file));
+		      (info->device[0] && !vol_loop_backs(info->device, file));
 	return 0;
 }

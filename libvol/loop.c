@@ -5,8 +5,10 @@
  * (no window in which the device exists with the wrong block size or
  * writable), LOOP_CLR_FD unbinds it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,4 +146,41 @@ int vol_loop_is_attached(const char *dev)
 	r = ioctl(fd, LOOP_GET_STATUS64, &info) < 0 ? (errno == ENXIO ? 0 : -errno) : 1;
 	close(fd);
 	return r;
+}
+
+int vol_loop_backs(const char *dev, const char *file)
+{
+	char path[128], buf[PATH_MAX + 16];
+	const char *base = strrchr(dev, '/');
+	FILE *f;
+	size_t n;
+
+	base = base ? base + 1 : dev;
+	if (strncmp(base, "loop", 4))
+		return 0;
+	snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", base);
+	f = fopen(path, "re");
+	if (!f)
+		return 0; /* not attached (or no such device) */
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return !strcmp(buf, file);
+}
+
+int vol_loop_find(const char *file, char *dev, size_t dev_len)
+{
+	struct dirent *de;
+	DIR *dir = opendir("/sys/block");
+	int found = 0;
+
+	if (!dir)
+		return 0;
+	while (!found && (de = readdir(dir))) {
+		if (vol_loop_backs(de->d_name, file))
+			found = snprintf(dev, dev_len, "/dev/%s", de->d_name) < (int)dev_len;
+	}
+	closedir(dir);
+	return found;
 }

@@ -29,4 +29,14 @@ int vol_loop_detach(const char *dev);
 /* 1 if @dev is attached to a backing file, 0 if free, or -errno. */
 int vol_loop_is_attached(const char *dev);
 
+/*
+ * 1 if the loop device @dev (a path or a name such as "loop3") is
+ * attached to @file, as the kernel names the backing file (an absolute
+ * path with the links resolved); 0 otherwise.
+ */
+int vol_loop_backs(const char *dev, const char *file);
+
+/* 1 with its path in @dev if some loop device is attached to @file (as above); else 0. */
+int vol_loop_find(const char *file, char *dev, size_t dev_len);
+
 #endif

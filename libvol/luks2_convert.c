@@ -21,6 +21,7 @@
 
 #include "backend.h"
 #include "keyslot.h"
+#include "loop.h"
 #include "luks2.h"
 #include "volume.h"
 
@@ -57,46 +58,20 @@ static int collect(const char *pass, size_t pass_len, const struct vol_convert_p
 	return 0;
 }
 
-/* The loop device an image file is attached to (cryptsetup open attaches one). */
-static int loop_holder(const char *path, char *dev, size_t len)
-{
-	char want[PATH_MAX], file[PATH_MAX + 16], back[PATH_MAX + 16];
-
-	if (!realpath(path, want))
-		return 0;
-	for (int i = 0; i < 256; i++) {
-		FILE *f;
-		size_t n;
-
-		snprintf(file, sizeof(file), "/sys/block/loop%d/loop/backing_file", i);
-		f = fopen(file, "re");
-		if (!f)
-			continue;
-		n = fread(back, 1, sizeof(back) - 1, f);
-		fclose(f);
-		back[n] = 0;
-		back[strcspn(back, "\n")] = 0;
-		if (!strcmp(back, want)) {
-			snprintf(dev, len, "/dev/loop%d", i);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /*
  * Nothing may use the device while its header changes format.  A block
  * device that a mapping holds was already refused by the O_EXCL open.
  */
 static int check_unused(const struct vol_device *dev)
 {
-	char what[PATH_MAX];
+	char what[PATH_MAX], file[PATH_MAX];
 
 	if (vol_target_mapped(dev->path, what, sizeof(what))) {
 		vol_err("%s is open as %s; close it first", dev->path, what);
 		return -EBUSY;
 	}
-	if (!dev->is_block && loop_holder(dev->path, what, sizeof(what))) {
+	/* An image file: cryptsetup open attaches a loop device to it. */
+	if (!dev->is_block && realpath(dev->path, file) && vol_loop_find(file, what, sizeof(what))) {
 		vol_err("%s is attached to %s (an open mapping?); close it first", dev->path, what);
 		return -EBUSY;
 	}
