@@ -15,13 +15,15 @@ void mapping_header_read(const struct vol_mapping_info *m, struct mapping_header
 	memset(h, 0, sizeof(*h));
 	if (m->stale)
 		return;
-	/* The header says how far a rekey is (committed about once a second). */
-	if (!vol_load(m->target, VOL_LOAD_READONLY, &vol)) {
-		h->format = "volcrypt";
-		vol_get_rekey_info(vol, &h->rekey);
-	} else if (!vol_load(m->target, VOL_LOAD_READONLY | VOL_LOAD_LUKS2, &vol) &&
-		   vol_get_header_format(vol) == VOL_HEADER_LUKS2) {
+	/* One load reads either header (a volcrypt one first). */
+	if (vol_load(m->target, VOL_LOAD_READONLY | VOL_LOAD_LUKS2, &vol))
+		return;
+	if (vol_get_header_format(vol) == VOL_HEADER_LUKS2) {
 		h->format = "luks2";
+	} else {
+		h->format = "volcrypt";
+		/* The header says how far a rekey is (committed about once a second). */
+		vol_get_rekey_info(vol, &h->rekey);
 	}
 	vol_free(vol);
 }
