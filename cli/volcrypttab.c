@@ -21,34 +21,6 @@ static bool is_none(const char *word)
 	return !strcmp(word, "none") || !strcmp(word, "-");
 }
 
-/* The mapping name rules of vol_name_check(), without its log message. */
-static bool name_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > VOL_NAME_MAX || name[0] == '-' || !strcmp(name, ".") ||
-	    !strcmp(name, ".."))
-		return false;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p == '/' || *p <= ' ' || *p == 0x7f)
-			return false;
-	return true;
-}
-
-/* 8-4-4-4-12 hexadecimal digits. */
-static bool uuid_valid(const char *text)
-{
-	if (strlen(text) != VOL_UUID_STRLEN - 1)
-		return false;
-	for (int i = 0; text[i]; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? text[i] != '-' : !isxdigit((unsigned char)text[i]))
-			return false;
-	}
-	return true;
-}
-
 static int bad(char *why, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -148,14 +120,14 @@ static int check_fields(char *field[FIELDS_MAX], int n, char *why, size_t why_le
 {
 	const char *dev;
 
-	if (!name_valid(field[0]))
+	if (!vol_name_valid(field[0]))
 		return bad(why, why_len, "invalid name '%s' (1 to " VOL_STRINGIFY(VOL_NAME_MAX)
 			   " characters, no '/', blanks or leading '-')", field[0]);
 	if (n < 2)
 		return bad(why, why_len, "%s: missing DEVICE (a path or UUID=...)", field[0]);
 	dev = field[1];
 	if (!strncmp(dev, "UUID=", 5)) {
-		if (!uuid_valid(dev + 5))
+		if (!vol_uuid_valid(dev + 5))
 			return bad(why, why_len, "'%s' is not a UUID (8-4-4-4-12 hexadecimal "
 				   "digits)", dev + 5);
 	} else if (dev[0] != '/') {
@@ -171,7 +143,7 @@ static int check_fields(char *field[FIELDS_MAX], int n, char *why, size_t why_le
 int tab_parse_line(const char *line, struct tab_entry *e, char *why, size_t why_len)
 {
 	struct tab_entry t = { .backend = VOL_BACKEND_AUTO, .tries = VOLCRYPTTAB_TRIES_DEFAULT };
-	char buf[VOLCRYPTTAB_LINE_MAX], *field[FIELDS_MAX];
+	char buf[VOLCRYPTTAB_LINE_MAX], *field[FIELDS_MAX] = { 0 };
 	int n, r;
 
 	line += strspn(line, BLANKS);

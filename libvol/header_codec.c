@@ -405,6 +405,13 @@ static int hex_value(char c)
 	return -1;
 }
 
+int vol_uuid_valid(const char *text)
+{
+	uint8_t uuid[16];
+
+	return text && vol_uuid_parse(text, uuid) == 0;
+}
+
 int vol_uuid_parse(const char *text, uint8_t uuid[16])
 {
 	int n = 0;

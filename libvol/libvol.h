@@ -531,6 +531,12 @@ struct vol_mapping_info {
 /** 0 if @name is a valid mapping name, else -EINVAL (reason logged). */
 int vol_name_check(const char *name);
 
+/** 1 if @name is a valid mapping name, else 0; nothing logged (parsers say why themselves). */
+int vol_name_valid(const char *name);
+
+/** 1 if @text is a UUID (8-4-4-4-12 hexadecimal digits, either case), else 0. */
+int vol_uuid_valid(const char *text);
+
 /**
  * vol_find_uuid() - the block device that holds the volume @uuid.
  * @uuid:     textual UUID (8-4-4-4-12 hex digits, either case).

@@ -42,26 +42,44 @@ int vol_backend_parse(const char *name, enum vol_backend *b)
 	return -EINVAL;
 }
 
-int vol_name_check(const char *name)
+enum name_problem { NAME_OK, NAME_LENGTH, NAME_RESERVED, NAME_CHARS };
+
+static enum name_problem name_problem(const char *name)
 {
 	size_t len = name ? strlen(name) : 0;
 
-	if (len == 0 || len > VOL_NAME_MAX) {
-		vol_err("a mapping name has 1 to %d characters", VOL_NAME_MAX);
-		return -EINVAL;
-	}
-	if (!strcmp(name, ".") || !strcmp(name, "..") || name[0] == '-') {
-		vol_err("'%s' is not a valid mapping name", name);
-		return -EINVAL;
-	}
+	if (len == 0 || len > VOL_NAME_MAX)
+		return NAME_LENGTH;
+	if (!strcmp(name, ".") || !strcmp(name, "..") || name[0] == '-')
+		return NAME_RESERVED;
 	/* It becomes a file name under /run and /dev/mapper. */
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (*p == '/' || *p <= ' ' || *p == 0x7f) {
-			vol_err("a mapping name must not contain '/', spaces or control characters");
-			return -EINVAL;
-		}
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p == '/' || *p <= ' ' || *p == 0x7f)
+			return NAME_CHARS;
+	return NAME_OK;
+}
+
+int vol_name_valid(const char *name)
+{
+	return name_problem(name) == NAME_OK;
+}
+
+int vol_name_check(const char *name)
+{
+	switch (name_problem(name)) {
+	case NAME_OK:
+		return 0;
+	case NAME_LENGTH:
+		vol_err("a mapping name has 1 to %d characters", VOL_NAME_MAX);
+		break;
+	case NAME_RESERVED:
+		vol_err("'%s' is not a valid mapping name", name);
+		break;
+	case NAME_CHARS:
+		vol_err("a mapping name must not contain '/', spaces or control characters");
+		break;
 	}
-	return 0;
+	return -EINVAL;
 }
 
 enum mapping_key { BY_TARGET, BY_UUID };
