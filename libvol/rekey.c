@@ -373,16 +373,6 @@ static int chunk_read(struct rekey_run *rr, uint64_t off, size_t len, uint8_t *b
 }
 
 /*
- * Re-encrypt a chunk and write it back, a piece at a time, pipelined: the
- * engine's workers decrypt the next piece while this thread encrypts, and
- * the pieces finished are written behind (chunk_writer.h).
- * From a mapping, the first pass reads it into our buffer: the mapping is
- * never written to, so a sector goes from the old key's ciphertext to the
- * new key's without ever being plaintext in the page cache, and a write
- * cut short by a kill stops at a page boundary (pwrite), never inside a
- * sector.  The writer only takes pieces already read from the mapping.
- */
-/*
  * Writes that bypass the page cache (O_DIRECT) go out from a thread of
  * their own in requests this large: one MiB at a time, a disk spends
  * more time waiting between requests than writing.  Through the page
@@ -398,6 +388,16 @@ static size_t piece_len(size_t len, size_t k)
 	return len - at < RECRYPT_PIECE ? len - at : RECRYPT_PIECE;
 }
 
+/*
+ * Re-encrypt a chunk and write it back, a piece at a time, pipelined: the
+ * engine's workers decrypt the next piece while this thread encrypts, and
+ * the pieces finished are written behind (chunk_writer.h).
+ * From a mapping, the first pass reads it into our buffer: the mapping is
+ * never written to, so a sector goes from the old key's ciphertext to the
+ * new key's without ever being plaintext in the page cache, and a write
+ * cut short by a kill stops at a page boundary (pwrite), never inside a
+ * sector.  The writer only takes pieces already read from the mapping.
+ */
 static int recrypt_store(struct rekey_run *rr, uint64_t off, struct chunk_view *v, uint8_t *buf)
 {
 	const size_t len = v->len, pieces = (len + RECRYPT_PIECE - 1) / RECRYPT_PIECE;
