@@ -81,37 +81,6 @@ list_entries() {
 
 # ------------------------------------------------------------ staging files
 
-# copy_in SRC DEST: DEST is the path inside the initramfs; symlinks followed.
-copy_in() {
-	[ -e "$STAGE$2" ] && return 0
-	mkdir -p "$(dirname "$STAGE$2")"
-	cp -L --preserve=mode "$1" "$STAGE$2"
-}
-
-# copy_libs BINARY: every shared library ldd lists, and the dynamic loader,
-# at the same path as on the host.  Libraries from the build tree are
-# skipped: they are staged next to our binaries.
-copy_libs() {
-	local out lib
-	# Helpers built in $WORK find libvol in the build tree only at run time.
-	out=$(LD_LIBRARY_PATH=$BUILD_ABS ldd "$1" 2>&1) || return 0 # static binary
-	if grep -q 'not found' <<<"$out"; then
-		die "$1 needs libraries that are not installed:"$'\n'"$(grep 'not found' <<<"$out")"
-	fi
-	while read -r lib; do
-		case $lib in
-		"$BUILD_ABS"/*) ;;
-		*) copy_in "$lib" "$lib" ;;
-		esac
-	done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$out")
-}
-
-# copy_bin PROGRAM [DEST]: a host program with its libraries.
-copy_bin() {
-	copy_in "$1" "${2:-$1}"
-	copy_libs "$1"
-}
-
 stage_busybox() {
 	local a
 	copy_bin /bin/busybox /bin/busybox
@@ -567,6 +536,7 @@ main() {
 	[ $# -eq 1 ] || usage
 	[ -d "$1" ] || die "build directory '$1' does not exist: run make first"
 	BUILD_ABS=$(cd "$1" && pwd)
+	STAGE_LIBDIR=$BUILD_ABS
 	START=$SECONDS
 	ensure_packages missing_prereqs "${VM_PKGS[@]}"
 	KVER=$(newest_kernel)

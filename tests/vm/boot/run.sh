@@ -305,44 +305,30 @@ echo "boot:   volcrypt, key file, dm-crypt:       $(summary keydm-dm)"
 # cryptsetup.target pulls them in, a probe unit after it reads the
 # volumes, and at poweroff a probe ordered after the units' stops checks
 # they closed.
-SD=
-# sd_libs FILE: the libraries FILE needs (but ours, installed with it), at
-# their host paths in $SD.
-sd_libs() {
-	local lib
-	while read -r lib; do
-		case $lib in "$W"/*) continue ;; esac
-		[ -e "$SD$lib" ] || { mkdir -p "$SD$(dirname "$lib")" && cp -L "$lib" "$SD$lib"; }
-	done < <(LD_LIBRARY_PATH=$W/inst/usr/local/lib ldd "$1" 2>/dev/null |
-		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-}
-# sd_copy FILE...: host files (symlinks followed) and their libraries.
-sd_copy() {
-	local f
-	for f; do
-		mkdir -p "$SD$(dirname "$f")"
-		cp -L --preserve=mode "$f" "$SD$f"
-		sd_libs "$f"
-	done
-}
 # stage_systemd_root DIR IMAGE UDEV TAB NAMES: the root in DIR, its ext4 in
 # IMAGE; UDEV=1 adds udevd, its rules and units; TAB is its volcrypttab,
 # NAMES the volumes the probes look at.
 stage_systemd_root() {
 	local a d
 	SD=$1
+	STAGE=$SD # copy_bin and copy_libs (host.sh) stage into it
+	STAGE_LIBDIR=$W/inst/usr/local/lib
 	# The host's merged /usr layout: systemd finds its helpers by either path.
 	mkdir -p "$SD"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,run,tmp,root,var}
 	for d in bin sbin lib lib64; do ln -s "usr/$d" "$SD/$d"; done
-	sd_copy /usr/lib/systemd/systemd /usr/lib/systemd/systemd-shutdown "$(command -v systemctl)" \
-		/usr/bin/systemd-ask-password /usr/bin/systemd-tty-ask-password-agent \
-		/bin/busybox "$(readlink -f "$(command -v kmod)")"
+	for a in /usr/lib/systemd/systemd /usr/lib/systemd/systemd-shutdown \
+		"$(command -v systemctl)" /usr/bin/systemd-ask-password \
+		/usr/bin/systemd-tty-ask-password-agent /bin/busybox "$(readlink -f "$(command -v kmod)")"; do
+		copy_bin "$a"
+	done
 	local units=(cryptsetup.target cryptsetup-pre.target umount.target shutdown.target
 		poweroff.target final.target systemd-poweroff.service blockdev@.target
 		systemd-ask-password-console.path systemd-ask-password-console.service)
 	if [ "$3" = 1 ]; then
 		# udev's rules: device units (99-systemd.rules), device-mapper's cookies.
-		sd_copy /usr/lib/systemd/systemd-udevd /usr/bin/udevadm /usr/sbin/dmsetup
+		for a in /usr/lib/systemd/systemd-udevd /usr/bin/udevadm /usr/sbin/dmsetup; do
+			copy_bin "$a"
+		done
 		mkdir -p "$SD/usr/lib/udev"
 		cp -a /usr/lib/udev/rules.d "$SD/usr/lib/udev/"
 		units+=(systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
@@ -352,8 +338,8 @@ stage_systemd_root() {
 	ln -sf "$(readlink -f "$(command -v kmod)")" "$SD/sbin/modprobe"
 	# volcrypt as installed, with the libraries libvol needs.
 	cp -a "$W/inst/usr" "$SD/"
-	sd_libs "$W/inst/usr/local/sbin/volcrypt"
-	sd_libs "$W/inst/usr/local/sbin/volcrypt-fused"
+	copy_libs "$W/inst/usr/local/sbin/volcrypt"
+	copy_libs "$W/inst/usr/local/sbin/volcrypt-fused"
 	# Units: the host's targets and shutdown services, our probes.
 	mkdir -p "$SD/usr/lib/systemd/system" "$SD/etc/systemd/system"
 	for a in "${units[@]}"; do
